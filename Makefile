@@ -1,0 +1,25 @@
+# The two commands: `make demo` and `make test`. Everything they need is installed from here.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+
+.PHONY: demo test install bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m tenbin.demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf .venv .tenbin-demo test-artifacts

@@ -1,0 +1,62 @@
+"""create_app(): the one FastAPI app that serves OTLP ingest, the REST API (OpenAPI at /docs) and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from tenbin import config
+from tenbin.errors import FilterError, TenbinError
+from tenbin.ingest import Ingestor
+from tenbin.server import otlp
+from tenbin.server.routes import ROUTERS
+from tenbin.store import migrate
+from tenbin.store.engine import make_engine
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    engine: Engine | None = None,
+    auth: bool | None = None,
+    max_body_bytes: int | None = None,
+    queue_max_spans: int | None = None,
+) -> FastAPI:
+    """Build the server; the database is migrated to the newest schema when it starts."""
+    engine = engine or make_engine(database_url)
+    ingestor = Ingestor(engine, max_queued=queue_max_spans)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        migrate.upgrade(engine)
+        ingestor.start()
+        yield
+        ingestor.stop()
+
+    app = FastAPI(title="tenbin", version="0.1.0", lifespan=lifespan)
+    app.state.engine = engine
+    app.state.ingestor = ingestor
+    app.state.auth = config.AUTH.get_bool(auth)
+    app.state.max_body = config.MAX_BODY_BYTES.get_int(max_body_bytes)
+    app.include_router(otlp.router)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    app.add_exception_handler(TenbinError, _tenbin_error)  # type: ignore[arg-type]
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, object]:
+        return {"ok": True, "queued_spans": ingestor.queued_spans}
+
+    return app
+
+
+async def _tenbin_error(_request: Request, exc: TenbinError) -> JSONResponse:
+    body: dict[str, object] = {"detail": str(exc)}
+    if isinstance(exc, FilterError):
+        body["part"] = exc.part
+    headers = {"Retry-After": "1"} if exc.status_code in (429, 503) else None
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
