@@ -308,6 +308,7 @@ BAD_FILTERS = [
     ("[x for x in name]", "this is not a condition", "[x for x in name]"),
     ("prompt_tokens > 10**30", "arithmetic and bitwise operators are not allowed", "10**30"),
     ("prompt_tokens > 1000000000000000000000", "number out of range", "prompt_tokens > 1000000000000000000000"),
+    ('kind == "a\x00"', "NUL character at column 11", "\x00"),
     ('  é == 1', "unknown field 'é' at column 3", "é"),
     ("not " * 40 + "kind == 'LLM'", "filter is nested too deeply", None),
     ("(" * 300 + "kind == 'LLM'" + ")" * 300, "", None),

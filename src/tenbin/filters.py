@@ -76,8 +76,11 @@ def compile_filter(expr: str) -> ColumnElement[bool]:
             f"filter is {len(expr)} characters long; the limit is {MAX_LENGTH}: split it or use `in [...]` lists",
             expr[:40],
         )
+    if "\x00" in expr:
+        raise FilterError(f"filter contains a NUL character at column {expr.index(chr(0)) + 1}; remove it", "\x00")
     source = expr.lstrip()
-    return _Compiler(source, len(expr) - len(source)).condition(_parse(source, len(expr) - len(source)), 0)
+    shift = len(expr) - len(source)
+    return _Compiler(source, shift).condition(_parse(source, shift), 0)
 
 
 def _parse(source: str, shift: int) -> ast.expr:
@@ -106,7 +109,8 @@ class _Compiler:
 
     def fail(self, node: ast.AST, problem: str, hint: str) -> FilterError:
         part = ast.get_source_segment(self.source, node) or ""
-        return FilterError(f"{problem} {part!r} at {self._where(node)}; {hint}", part)
+        shown = part if len(part) <= 60 else part[:57] + "..."
+        return FilterError(f"{problem} {shown!r} at {self._where(node)}; {hint}", part)
 
     def _where(self, node: ast.AST) -> str:
         """1-based character column (ast offsets count UTF-8 bytes)."""
@@ -232,7 +236,7 @@ class _Compiler:
 
     def constant(self, node: ast.expr) -> Value | None:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            value = self.constant(node.operand)
+            value = node.operand.value if isinstance(node.operand, ast.Constant) else None
             if is_number(value):
                 return -value if isinstance(node.op, ast.USub) else value  # type: ignore[operator]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool | None):
