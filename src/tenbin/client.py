@@ -1,0 +1,109 @@
+"""`tenbin.Client`: the REST query API from Python, as dicts or pandas DataFrames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from tenbin import config
+from tenbin.errors import Forbidden, InvalidInput, NotFound, TenbinError, Unauthorized
+
+_ERRORS: dict[int, type[TenbinError]] = {400: InvalidInput, 401: Unauthorized, 403: Forbidden, 404: NotFound}
+
+
+class Client:
+    """Reads projects, traces, spans, sessions and metrics; writes feedback.
+
+    `endpoint` and `api_key` fall back to TENBIN_ENDPOINT and TENBIN_API_KEY.
+    """
+
+    def __init__(self, endpoint: str | None = None, api_key: str | None = None, timeout: float = 30.0) -> None:
+        base = config.ENDPOINT.get(endpoint) or f"http://127.0.0.1:{config.PORT.get()}"
+        key = config.API_KEY.get(api_key)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise _ERRORS.get(response.status_code, TenbinError)(str(detail))
+        return response.json()
+
+    def _pages(self, path: str, params: dict[str, Any], limit: int | None) -> Iterator[dict[str, Any]]:
+        params = {k: v for k, v in params.items() if v not in (None, "")}
+        seen = 0
+        while True:
+            page_size = min(500, limit - seen) if limit else 500
+            page = self._request("GET", path, params={**params, "limit": page_size})
+            for item in page["items"]:
+                yield item
+                seen += 1
+            if not page["next_cursor"] or (limit and seen >= limit):
+                return
+            params["cursor"] = page["next_cursor"]
+
+    def iter_spans(self, project: str = "default", filter: str = "") -> Iterator[dict[str, Any]]:
+        """Every matching span, page by page, without holding them all."""
+        return self._pages(f"/projects/{project}/spans", {"filter": filter}, None)
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/projects")
+
+    def spans(self, project: str = "default", filter: str = "", start: str | None = None, end: str | None = None,
+              limit: int | None = 1000, dataframe: bool = False) -> Any:
+        """Spans newest first (all pages up to `limit`; None = all)."""
+        items = list(self._pages(f"/projects/{project}/spans",
+                                 {"filter": filter, "start": start, "end": end}, limit))
+        return _frame(items) if dataframe else items
+
+    def traces(self, project: str = "default", filter: str = "", start: str | None = None, end: str | None = None,
+               limit: int | None = 1000, dataframe: bool = False) -> Any:
+        items = list(self._pages(f"/projects/{project}/traces",
+                                 {"filter": filter, "start": start, "end": end}, limit))
+        return _frame(items) if dataframe else items
+
+    def trace(self, trace_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/traces/{trace_id}")
+
+    def span(self, span_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/spans/{span_id}")
+
+    def session(self, session_id: str, project: str = "default") -> dict[str, Any]:
+        return self._request("GET", f"/projects/{project}/sessions/{session_id}")
+
+    def metrics(self, project: str = "default", filter: str = "", bucket_seconds: int | None = None,
+                group_by: str | None = None, start: str | None = None, end: str | None = None,
+                dataframe: bool = False) -> Any:
+        params = {"filter": filter, "bucket_seconds": bucket_seconds, "group_by": group_by, "start": start, "end": end}
+        rows = self._request("GET", f"/projects/{project}/metrics",
+                             params={k: v for k, v in params.items() if v not in (None, "")})
+        return _frame(rows) if dataframe else rows
+
+    def feedback(self, span_id: str | None = None, trace_id: str | None = None, **body: Any) -> dict[str, Any]:
+        """Post feedback: e.g. `feedback(span_id, kind="thumbs", value=0, comment="wrong plan")`."""
+        if span_id:
+            return self._request("POST", f"/spans/{span_id}/feedback", json=body)
+        if trace_id:
+            return self._request("POST", f"/traces/{trace_id}/feedback", json=body)
+        raise InvalidInput("feedback needs a span_id or a trace_id")
+
+
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
