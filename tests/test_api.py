@@ -133,3 +133,19 @@ def test_invalid_input_is_400_and_stores_nothing(server, client) -> None:
     r = httpx.get(f"{server.url}/api/v1/projects/shop/spans", params={"filter": "__import__('os')"})
     assert r.status_code == 400 and r.json()["part"]
     assert client.trace(client.spans("shop")[0]["trace_id"])["roots"][0]["feedback"] == []
+
+
+def test_concurrent_feedback_writes_all_land(server, client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ingest(server, conversation("c", 1, "billing"))
+    span_id = client.spans("shop", filter='kind == "LLM"')[0]["span_id"]
+
+    def post(i: int) -> int:
+        return httpx.post(f"{server.url}/api/v1/spans/{span_id}/feedback",
+                          json={"kind": "score", "name": "s", "value": i}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(post, range(24))) == {201}
+    assert client.metrics("shop", filter='feedback["s"] >= 0')[0]["count"] == 1
+    assert len(client.span(span_id)["feedback"]) == 24

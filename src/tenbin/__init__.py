@@ -7,6 +7,7 @@
     def answer(question: str) -> str: ...
 """
 
+from tenbin.client import Client
 from tenbin.sdk.context import metadata, session, tags
 from tenbin.sdk.feedback import feedback
 from tenbin.sdk.handle import SpanHandle, current_span_id, current_trace_id, span
@@ -17,6 +18,7 @@ from tenbin.sdk.tracing import trace
 __version__ = "0.1.0"
 
 __all__ = [
+    "Client",
     "SpanHandle",
     "current_span_id",
     "current_trace_id",

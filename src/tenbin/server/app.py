@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenbin import config
-from tenbin.errors import FilterError, TenbinError
+from tenbin.errors import FilterError, NotFound, TenbinError
 from tenbin.ingest import Ingestor
-from tenbin.server import otlp
+from tenbin.server import otlp, ui
 from tenbin.server.routes import ROUTERS
 from tenbin.store import migrate
 from tenbin.store.engine import make_engine
@@ -46,6 +48,8 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.add_exception_handler(TenbinError, _tenbin_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    ui.mount(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, object]:
@@ -54,7 +58,16 @@ def create_app(
     return app
 
 
-async def _tenbin_error(_request: Request, exc: TenbinError) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """Unknown pages get the UI's error page; the API keeps FastAPI's JSON answer."""
+    if ui.is_ui_request(request) and exc.status_code == 404:
+        return ui.ui_error(request, NotFound(f"there is no page at {request.url.path}"))
+    return await http_exception_handler(request, exc)
+
+
+async def _tenbin_error(request: Request, exc: TenbinError) -> Response:
+    if ui.is_ui_request(request):
+        return ui.ui_error(request, exc)
     body: dict[str, object] = {"detail": str(exc)}
     if isinstance(exc, FilterError):
         body["part"] = exc.part

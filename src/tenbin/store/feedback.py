@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tenbin.errors import InvalidInput, NotFound
+from tenbin.store.engine import write_transaction
 from tenbin.store.models import Feedback, Project, Span, Trace
 
 KINDS = ("thumbs", "score", "label", "comment")
@@ -36,7 +37,7 @@ def add_feedback(engine: Engine, *, span_id: str | None = None, trace_id: str | 
                  project: str | None = None) -> dict[str, Any]:
     """Store one piece of feedback; `project` (from an API key) limits which spans may be targeted."""
     _check(kind, value, label, comment, source)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         target = _target(conn, span_id, trace_id, project)
         row = {
             **target, "name": name or kind, "kind": kind, "value": value, "label": label,

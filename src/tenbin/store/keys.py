@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from tenbin.errors import InvalidInput, NotFound
+from tenbin.store.engine import write_transaction
 from tenbin.store.models import ApiKey, Project, utcnow
 from tenbin.store.writes import ensure_projects
 
@@ -32,7 +33,7 @@ def create_key(engine: Engine, project: str, scopes: str = "read,write", name: s
     if not wanted or wanted - set(SCOPES):
         raise InvalidInput(f"scopes must be a comma-separated subset of {', '.join(SCOPES)}; got {scopes!r}")
     key = f"tb_{secrets.token_urlsafe(30)}"
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         project_id = ensure_projects(conn, {project})[project]
         conn.execute(
             ApiKey.__table__.insert(),

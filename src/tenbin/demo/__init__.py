@@ -1,0 +1,1 @@
+"""The `make demo` workload: a traced support bot over a scripted LLM."""
