@@ -77,18 +77,21 @@ def _hex_ids_to_base64(data: dict[str, Any]) -> None:
                             raise ValueError(f"{key} {value!r} is not hex") from exc
 
 
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
 def any_value(value: AnyValue) -> Any:
     """An OTLP AnyValue as a plain Python value."""
     which = value.WhichOneof("value")
+    if which in _SCALARS:  # nearly every attribute: test it first, it is the ingest hot path
+        return getattr(value, which)
     if which is None:
         return None
     if which == "array_value":
         return [any_value(v) for v in value.array_value.values]
     if which == "kvlist_value":
         return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
-    if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    return getattr(value, which)
+    return base64.b64encode(value.bytes_value).decode()
 
 
 def to_rows(request: ExportTraceServiceRequest) -> Decoded:
