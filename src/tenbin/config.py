@@ -73,6 +73,15 @@ ENDPOINT = Setting(
 PROJECT = Setting("TENBIN_PROJECT", "default", "Project the SDK reports spans under.")
 API_KEY = Setting("TENBIN_API_KEY", "", "API key the SDK, client and CLI send as `Authorization: Bearer`.")
 
+LLM_BASE_URL = Setting(
+    "TENBIN_LLM_BASE_URL",
+    "http://127.0.0.1:6207/v1",
+    "OpenAI-compatible endpoint for tenbin's own LLM calls; the default is `tenbin llm serve` (local model).",
+)
+LLM_MODEL = Setting("TENBIN_LLM_MODEL", "smollm2-135m-instruct", "Model name sent with each LLM call.")
+LLM_API_KEY = Setting("TENBIN_LLM_API_KEY", "", "API key for the LLM endpoint (none needed for the local model).")
+LLM_TIMEOUT = Setting("TENBIN_LLM_TIMEOUT", "60", "Seconds before an LLM call times out (then retried, then an error).")
+
 SETTINGS: tuple[Setting, ...] = (
     DATABASE_URL,
     HOST,
@@ -84,6 +93,10 @@ SETTINGS: tuple[Setting, ...] = (
     ENDPOINT,
     PROJECT,
     API_KEY,
+    LLM_BASE_URL,
+    LLM_MODEL,
+    LLM_API_KEY,
+    LLM_TIMEOUT,
 )
 
 

@@ -9,7 +9,10 @@
     ├── Forbidden                key of another project or scope (HTTP 403)
     ├── PayloadTooLarge          body over TENBIN_MAX_BODY_BYTES (HTTP 413)
     ├── UnsupportedMediaType     OTLP body neither protobuf nor JSON (HTTP 415)
-    └── Overloaded               ingest queue full, retry later (HTTP 429)
+    ├── Overloaded               ingest queue full, retry later (HTTP 429)
+    └── LLMError                 the LLM server refused or failed a call (HTTP 502)
+        ├── LLMUnavailable       cannot reach TENBIN_LLM_BASE_URL, or it timed out (HTTP 503)
+        └── LLMOutputError       the model's reply is not the JSON asked for, even after retries
 """
 
 from __future__ import annotations
@@ -57,3 +60,15 @@ class UnsupportedMediaType(TenbinError):
 
 class Overloaded(TenbinError):
     status_code = 429
+
+
+class LLMError(TenbinError):
+    status_code = 502
+
+
+class LLMUnavailable(LLMError):
+    status_code = 503
+
+
+class LLMOutputError(LLMError):
+    pass

@@ -1,5 +1,9 @@
-"""tenbin's LLM layer: one interface for tenbin's own LLM calls (judges, reports, agents).
+"""tenbin's LLM layer: one interface (`LLM`) for every LLM call tenbin makes.
 
-For now it holds the scripted OpenAI-compatible server (`tenbin.llm.scripted`) that tests and
-`make demo` talk to over real HTTP; the OpenAI-compatible client comes later.
+`tenbin.llm.scripted` is a scripted OpenAI-compatible server for tests and demos; the local model
+is served by llama.cpp (`tenbin llm serve`).
 """
+
+from tenbin.llm.client import LLM, ChatResult, PromptInfo, parse_json
+
+__all__ = ["LLM", "ChatResult", "PromptInfo", "parse_json"]
