@@ -1,7 +1,7 @@
 """Run every benchmark, one after another: `.venv/bin/python benchmarks/run.py` (each with its defaults).
 
 Benchmarks run in sequence, never together, because each one measures a machine it assumes is idle.
-A benchmark file that is not there yet is skipped with a note.
+Every `bench_*.py` here is a benchmark; they run in name order.
 """
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_ingest.py", "bench_sdk.py")
 
 
 def main() -> int:
     failed = 0
-    for name in BENCHMARKS:
-        script = HERE / name
-        if not script.exists():
-            print(f"== {name}: not present, skipped", flush=True)
-            continue
-        print(f"== {name}", flush=True)
+    for script in sorted(HERE.glob("bench_*.py")):
+        print(f"== {script.name}", flush=True)
         failed |= subprocess.run([sys.executable, str(script)]).returncode != 0
     return failed
 
