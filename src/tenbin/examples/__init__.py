@@ -1,0 +1,1 @@
+"""Runnable examples shipped with tenbin (their data is package data, so they work from a wheel)."""
