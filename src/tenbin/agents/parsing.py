@@ -23,6 +23,7 @@ ARGS_KEYS = ("args", "arguments", "action_input", "tool_input", "parameters", "p
 SOURCE_KEYS = ("sources", "source", "citations", "cite")
 FINISH_ACTIONS = {"final answer", "final_answer", "answer", "finish", "respond"}
 _PREFIX = re.compile(r"^\s*(?:final answer|answer|assistant)\s*:\s*", re.I)
+_FENCED = re.compile(r"^\s*```[a-z]*\s*(.*?)\s*```\s*$", re.S | re.I)
 _TOOLISH = re.compile(r"""["']?(?:tool|action|function)["']?\s*[:=]""", re.I)
 
 
@@ -48,15 +49,20 @@ class MalformedReply(ValueError):
 
 def parse_action(text: str) -> Action:
     """The action in a model reply; plain text is an answer, a broken tool call is MalformedReply."""
-    stripped = text.strip()
+    stripped = _FENCED.sub(r"\1", text).strip()
     if not stripped:
         raise MalformedReply('the reply was empty; send {"answer": "..."} or {"tool": "...", "args": {...}}')
     obj = _first_object(stripped) if "{" in stripped else None
-    if obj is None:
-        if _TOOLISH.search(stripped):
-            raise MalformedReply(f"could not read the tool call in {stripped[:120]!r}; send valid JSON")
-        return FinalAnswer(_PREFIX.sub("", stripped))
-    return action_from_object(obj, stripped)
+    looks_like_call = stripped.startswith("{") or _TOOLISH.search(stripped) is not None
+    if obj is not None:
+        try:
+            return action_from_object(obj, stripped)
+        except MalformedReply:
+            if looks_like_call:
+                raise
+    elif looks_like_call:
+        raise MalformedReply(f"could not read the tool call in {stripped[:120]!r}; send valid JSON")
+    return FinalAnswer(_PREFIX.sub("", stripped))
 
 
 def _first_object(text: str) -> dict[str, Any] | None:

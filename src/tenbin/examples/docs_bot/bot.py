@@ -47,10 +47,15 @@ class Answer:
 
 
 class DocsBot:
-    """The Kumo Notes help assistant; thread-safe, one instance serves many sessions."""
+    """The Kumo Notes help assistant; thread-safe, one instance serves many sessions.
+
+    `json_mode` asks the server for JSON output (llama.cpp enforces it with a grammar, which keeps
+    a tiny model's replies parseable); `k` passages are retrieved per search.
+    """
 
     def __init__(self, llm: LLM, *, docs_dir: Path | str = DOCS_DIR, plans_sql: Path | str = PLANS_SQL,
-                 db_path: Path | str | None = None, k: int = 3, max_steps: int = 4, history_turns: int = 2) -> None:
+                 db_path: Path | str | None = None, k: int = 3, max_steps: int = 4, history_turns: int = 2,
+                 json_mode: bool = False) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="kumo-plans-")
@@ -63,7 +68,7 @@ class DocsBot:
                  sql_query_tool(self.db, description="read-only SQLite SELECT on plans, prices and limits")]
         self.agent = Agent(llm, tools, assistant="the Kumo Notes help assistant", prompt_name=PROMPT_NAME,
                            prompt_version=PROMPT_VERSION, max_steps=max_steps, pre_search="search_docs",
-                           not_found=NOT_FOUND, extra_instructions=TABLES)
+                           not_found=NOT_FOUND, extra_instructions=TABLES, json_mode=json_mode)
         self.history_turns = history_turns
         self._history: dict[str, deque[tuple[str, str]]] = {}
         self._lock = threading.Lock()
