@@ -17,6 +17,7 @@ from opentelemetry import trace as trace_api
 from tenbin import semconv as sc
 from tenbin.sdk import calls
 from tenbin.sdk.llm import record_llm
+from tenbin.sdk.routing import active_tracer
 from tenbin.sdk.state import STATE
 from tenbin.sdk.values import text_and_mime
 
@@ -94,7 +95,7 @@ def span(
 ) -> Iterator[SpanHandle]:
     """A span around a block; an exception leaving the block is recorded and re-raised."""
     kind_name = calls.span_kind(kind)
-    tracer = STATE.tracer
+    tracer = active_tracer()
     started = None if tracer is None else _start(tracer, name, kind_name, input, metadata, tags)
     handle = SpanHandle(started, kind_name)
     if started is None:

@@ -1,0 +1,100 @@
+"""How far to trust a judge: its agreement with a small labelled set written by hand.
+
+Each built-in judge ships `calibration/<judge>.jsonl`: realistic cases with the label a careful
+human gives, balanced between labels. `calibrate` runs the judge (on the configured model) over the
+set and reports accuracy, Cohen's kappa (agreement beyond chance: 0 = a coin, 1 = perfect) and the
+confusion matrix, with `unparseable` as its own column because a judge that cannot answer is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+from tenbin.errors import InvalidInput, NotFound
+from tenbin.evals import judges
+from tenbin.evals.base import FIELDS, UNPARSEABLE, EvalInput
+from tenbin.evals.runner import run
+from tenbin.llm import LLM
+
+DATA_DIR = Path(__file__).parent / "calibration"
+
+
+@dataclass
+class Case:
+    example: EvalInput
+    label: str
+    line: int
+
+
+@dataclass
+class CalibrationReport:
+    judge: str
+    version: str
+    model: str
+    labels: list[str]
+    n: int
+    accuracy: float
+    kappa: float | None
+    unparseable: int
+    confusion: list[list[int]]
+    """Rows: the set's labels (in `labels` order); columns: the judge's, then `unparseable`."""
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_set(judge: str, path: Path | None = None) -> list[Case]:
+    """The labelled cases of `judge`; every malformed line is reported, with its number."""
+    spec = judges.SPECS.get(judge)
+    if spec is None:
+        raise NotFound(f"no built-in judge {judge!r}; judges: {', '.join(judges.SPECS)}")
+    path = path or DATA_DIR / f"{judge}.jsonl"
+    cases, problems = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            label = spec.rails.snap(str(row.pop("label")))
+            if label is None:
+                raise ValueError(f"label is not one of {', '.join(spec.rails.labels)}")
+            unknown = set(row) - set(FIELDS) - {"note"}
+            if unknown:
+                raise ValueError(f"unknown fields {', '.join(sorted(unknown))}")
+            row.pop("note", None)
+            cases.append(Case(EvalInput(**row), label, number))
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(f"line {number}: {exc}")
+    if problems:
+        raise InvalidInput(f"{path}: " + "; ".join(problems))
+    return cases
+
+
+def calibrate(judge: str, llm: LLM | None = None, *, tracer: Any | None = None,
+              cases: list[Case] | None = None) -> CalibrationReport:
+    """Run `judge` on its labelled set (or `cases`) and measure agreement."""
+    cases = cases if cases is not None else load_set(judge)
+    if not cases:
+        raise InvalidInput(f"the calibration set of {judge!r} is empty")
+    evaluator = judges.build(judge, llm or LLM())
+    assert evaluator is not None  # load_set checked the name
+    results = list(run([c.example for c in cases], [evaluator], tracer=tracer))
+    expected = [c.label for c in cases]
+    predicted = [r.label or UNPARSEABLE for r in results]
+    labels = list(evaluator.spec.rails.labels)
+    matrix = confusion_matrix(expected, predicted, labels=[*labels, UNPARSEABLE])
+    kappa = float(cohen_kappa_score(expected, predicted, labels=[*labels, UNPARSEABLE]))
+    return CalibrationReport(
+        judge=judge, version=evaluator.version, model=evaluator.llm.model, labels=labels, n=len(cases),
+        accuracy=sum(e == p for e, p in zip(expected, predicted)) / len(cases),
+        kappa=None if kappa != kappa else round(kappa, 6), unparseable=predicted.count(UNPARSEABLE),
+        confusion=[[int(v) for v in row] for row in matrix[: len(labels)]],
+        predictions=[{"line": c.line, "expected": e, "predicted": p, "explanation": r.explanation}
+                     for c, e, p, r in zip(cases, expected, predicted, results)],
+    )
