@@ -26,6 +26,7 @@ from tenbin.agents import (
     ToolCall,
     build_database,
     chunk_markdown,
+    cited_passages,
     parse_action,
     search_docs_tool,
     sql_query_tool,
@@ -289,3 +290,14 @@ def test_chunks_follow_headings_and_overlap_within_a_section() -> None:
     assert len(adding) == 2 and adding[0].source == "seats.md › Adding"
     assert adding[0].content.split("\n")[-1] == adding[1].content.split("\n")[0]
     assert all(len(c.content) <= 450 for c in chunks)
+
+
+# --- citations ----------------------------------------------------------------------------------
+
+def test_restating_a_passage_cites_it_but_a_wrong_answer_with_shared_words_does_not(docs: BM25Retriever) -> None:
+    passages = docs.search("How do I request a refund?", k=2)
+    restated = "Open Billing, Invoices and click Request refund; annual plans are refunded within 30 days."
+    assert cited_passages(restated, (), passages) == [passages[0]]
+    assert cited_passages("The Team plan refund costs 20 dollars per user per month.", (), passages) == []
+    assert cited_passages("See [2].", (), passages) == [passages[1]]
+    assert cited_passages("Yes.", ("p1", "9", "unknown"), passages) == [passages[0]]

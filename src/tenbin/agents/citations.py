@@ -2,8 +2,9 @@
 
 Explicit citations win: `sources` the model declared, or `[n]` markers in its text, matched to the
 numbered passages it was shown (or to their ids). A tiny model rarely cites, so an answer that
-restates a passage also counts as grounded in it: at least `min_shared` of its content words and
-half of them appear in that passage. An answer that shares little with every passage cites nothing.
+restates a passage also counts as grounded in it: at least `min_shared` of its content words, and
+`min_ratio` (60%) of them, appear in that passage. An answer that shares little with every passage
+cites nothing, so a hallucinated price that merely reuses "per seat per month" is not grounded.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def resolve_sources(declared: Sequence[str], passages: Sequence[Passage]) -> lis
 
 
 def cited_passages(answer: str, declared: Sequence[str], passages: Sequence[Passage], *,
-                   min_shared: int = 4) -> list[Passage]:
+                   min_shared: int = 4, min_ratio: float = 0.6) -> list[Passage]:
     """Declared or `[n]`-marked passages; failing those, passages the answer restates."""
     explicit = resolve_sources([*declared, *_MARKER.findall(answer)], passages)
     if explicit:
@@ -40,6 +41,6 @@ def cited_passages(answer: str, declared: Sequence[str], passages: Sequence[Pass
     grounded = []
     for passage in passages:
         shared = len(words & set(tokenize(f"{passage.heading} {passage.content}")))
-        if shared >= min_shared and shared * 2 >= len(words):
+        if shared >= min_shared and shared >= min_ratio * len(words):
             grounded.append(passage)
     return grounded

@@ -68,7 +68,7 @@ class Agent:
     max_steps: int = 4
     max_retries: int = 2
     pre_search: str | None = None
-    """Name of a tool to run on the question before the first model call (e.g. "search_docs")."""
+    """A one-argument tool run on the question before the first model call (e.g. "search_docs")."""
     passage_chars: int = 400
     max_tokens: int = 120
     json_mode: bool = False
@@ -85,8 +85,13 @@ class Agent:
         text = SYSTEM_TEMPLATE.format(assistant=self.assistant, tools=tools)
         return f"{text}\n{self.extra_instructions}".strip()
 
-    def run(self, question: str, *, history: Sequence[tuple[str, str]] = (), search_query: str | None = None) -> AgentResult:
-        """Answer `question`; `history` holds earlier (question, answer) turns of the conversation."""
+    def run(self, question: str, *, history: Sequence[tuple[str, str]] = (),
+            search_query: str | None = None) -> AgentResult:
+        """Answer `question`; `history` holds earlier (question, answer) turns of the conversation.
+
+        `search_query` (default: the question) is what `pre_search` looks up, e.g. a follow-up
+        joined with the question before it.
+        """
         with tenbin.span("agent", kind="agent", input=question) as span:
             result = self._run(question, history, search_query or question)
             result.span_id, result.trace_id = span.span_id, span.trace_id
