@@ -1,9 +1,22 @@
 """Summary metrics over spans: count, latency p50/p95, tokens, error rate, thumbs-up rate —
 per time bucket and/or per group (a metadata key or a column). Aggregation runs in SQL on both
-dialects; SQLite gets a `tb_percentile` aggregate registered by `engine.py`."""
+dialects; SQLite gets a `tb_percentile` aggregate registered by `engine.py`.
+
+Large selections are summarised from a uniform sample, on both databases. Reading every one of a
+million spans (and sorting their latencies) takes seconds, which no overview page can wait for.
+Span ids are random 64-bit numbers (OpenTelemetry), so `span_id < "0400"` holds for 1/64 of any
+set of spans independently of time, kind or outcome; the index `ix_spans_project_sample` (led by
+project and span id, covering time, status, latency and tokens) reads such a slice without
+touching the table. A 1/64 probe estimates the selection's size; above `EXACT_MAX_SPANS` the
+summary reads a slice of about `SAMPLE_SPANS` spans, scales counts and token sums by the inverse
+of the fraction, and reports the fraction as `sample_fraction` (1.0 means every span was read).
+Rates and percentiles come from the sampled spans as they are; a group with no sampled span is
+missing. Ids that are not random (hand-made, sequential) make the sample biased.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, case, func, literal, select
@@ -11,6 +24,14 @@ from sqlalchemy import ColumnElement, Engine, case, func, literal, select
 from tenbin.errors import InvalidInput
 from tenbin.store.models import Feedback, Span
 from tenbin.store.queries import SpanQuery, iso, span_conditions
+
+EXACT_MAX_SPANS = 100_000
+"""Selections estimated at up to this many spans are summarised from every span."""
+SAMPLE_SPANS = 25_000
+"""About how many spans a sampled summary reads."""
+PROBE = "0400"
+"""`span_id < PROBE`: the 1/64 slice of span ids that estimates a selection's size."""
+_ID_SLOTS = 16**4
 
 GROUP_COLUMNS = {
     "kind": Span.kind, "model": Span.model, "status": Span.status, "name": Span.name,
@@ -46,6 +67,9 @@ def summary(engine: Engine, q: SpanQuery, bucket_seconds: int | None = None,
     group = group_expression(group_by) if group_by else literal(None)
     with engine.connect() as conn:
         conds = span_conditions(conn, q)
+        fraction = sample_fraction(conn, q, conds)
+        if fraction < 1:
+            conds = [*conds, Span.span_id < _id_below(fraction)]
         dialect = conn.dialect.name
         stmt = select(
             bucket.label("bucket"), group.label("grp"), func.count().label("count"),
@@ -66,19 +90,50 @@ def summary(engine: Engine, q: SpanQuery, bucket_seconds: int | None = None,
                 .where(*conds, Feedback.kind == "thumbs").group_by("bucket", "grp")
             )
         }
-    return [_row(r, thumbs.get((r.bucket, r.grp), (None, 0)), bool(width), bool(group_by)) for r in rows]
+    return [_row(r, thumbs.get((r.bucket, r.grp), (None, 0)), bool(width), bool(group_by), fraction) for r in rows]
 
 
-def _row(r: Any, thumbs: tuple[float | None, int], bucketed: bool, grouped: bool) -> dict[str, Any]:
+def _id_below(fraction: float) -> str:
+    """The span-id bound that keeps `fraction` (rounded to a multiple of 1/65536) of random ids."""
+    return f"{min(_ID_SLOTS - 1, max(1, round(fraction * _ID_SLOTS))):04x}"
+
+
+def _slice(fraction: float) -> float:
+    return int(_id_below(fraction), 16) / _ID_SLOTS
+
+
+def _probe_count(conn: Any, conds: list[Any]) -> int:
+    return conn.execute(select(func.count()).select_from(Span).where(*conds, Span.span_id < PROBE)).scalar_one()
+
+
+def sample_fraction(conn: Any, q: SpanQuery, conds: list[Any]) -> float:
+    """1.0 for a selection small enough to read whole, else the slice of span ids to read.
+
+    The probe ignores the filter first (an index-only count); only a large project+time range
+    pays for probing the filter too, so a selective filter is not summarised from a few spans.
+    """
+    estimate = _probe_count(conn, span_conditions(conn, replace(q, filter=""))) * _ID_SLOTS / int(PROBE, 16)
+    if estimate > EXACT_MAX_SPANS and q.filter.strip():
+        estimate = _probe_count(conn, conds) * _ID_SLOTS / int(PROBE, 16)
+    if estimate <= EXACT_MAX_SPANS:
+        return 1.0
+    return _slice(SAMPLE_SPANS / estimate)
+
+
+def _row(r: Any, thumbs: tuple[float | None, int], bucketed: bool, grouped: bool,
+         fraction: float = 1.0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if bucketed:
         out["bucket"] = iso(r.bucket)
     if grouped:
         out["group"] = r.grp
+    def scaled(n: Any) -> int:
+        return round((n or 0) / fraction)
+
     out.update(
-        count=r.count, latency_p50_ms=r.p50, latency_p95_ms=r.p95,
-        prompt_tokens=r.prompt_tokens or 0, completion_tokens=r.completion_tokens or 0,
-        total_tokens=r.total_tokens or 0, error_rate=float(r.error_rate or 0),
-        thumbs_up_rate=thumbs[0], thumbs_count=thumbs[1],
+        count=scaled(r.count), latency_p50_ms=r.p50, latency_p95_ms=r.p95,
+        prompt_tokens=scaled(r.prompt_tokens), completion_tokens=scaled(r.completion_tokens),
+        total_tokens=scaled(r.total_tokens), error_rate=float(r.error_rate or 0),
+        thumbs_up_rate=thumbs[0], thumbs_count=scaled(thumbs[1]), sample_fraction=fraction,
     )
     return out

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -66,8 +67,11 @@ class Trace(Base):
     root_span_id: Mapped[str | None] = mapped_column(String(16))
     session_id: Mapped[str | None] = mapped_column(String(200))
     user_id: Mapped[str | None] = mapped_column(String(200))
+    latency_us: Mapped[int] = mapped_column(BigInteger, Computed("end_us - start_us", persisted=True))
+    """Computed by the database, so "slowest traces" is an index read; ingest never writes it."""
     __table_args__ = (
-        Index("ix_traces_project_start", "project_id", "start_us"),
+        Index("ix_traces_project_start", "project_id", "start_us", "trace_id"),
+        Index("ix_traces_project_latency", "project_id", "latency_us", "trace_id"),
         Index("ix_traces_project_session", "project_id", "session_id"),
     )
 
@@ -116,6 +120,8 @@ class Span(Base):
         Index("ix_spans_prompt", "project_id", "prompt_name", "prompt_version"),
         Index("ix_spans_project_prompt_tokens", "project_id", "prompt_tokens"),
         Index("ix_spans_project_completion_tokens", "project_id", "completion_tokens"),
+        Index("ix_spans_project_sample", "project_id", "span_id", "start_us", "status", "latency_ms",
+              "prompt_tokens", "completion_tokens", "total_tokens"),
     )
 
 
@@ -135,7 +141,10 @@ class Feedback(Base):
     source: Mapped[str] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(String(200))
     created_us: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_feedback_project_name", "project_id", "name", "created_us"),)
+    __table_args__ = (
+        Index("ix_feedback_project_name", "project_id", "name", "created_us"),
+        Index("ix_feedback_project_kind", "project_id", "kind", "trace_id", "value"),
+    )
 
 
 SPAN_COLUMNS: tuple[str, ...] = tuple(c.key for c in Span.__table__.columns)

@@ -15,7 +15,7 @@ from tenbin.store.models import Feedback, Project, Span, Trace
 from tenbin.store.pages import Page, keyset, page_of
 
 SPAN_SORTS = {"start_time": Span.start_us, "latency_ms": Span.latency_ms}
-TRACE_SORTS = {"start_time": Trace.start_us, "latency_ms": Trace.end_us - Trace.start_us}
+TRACE_SORTS = {"start_time": Trace.start_us, "latency_ms": Trace.latency_us}
 
 
 @dataclass
