@@ -1,0 +1,144 @@
+"""`/projects/{project}/traces`: the traces list.
+
+Every bit of state (filter, time range, sort, cursor, page size) lives in the query string, so a
+copied link reproduces the view and other pages (segments, overview) can link here with a filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from tenbin.errors import FilterError, InvalidInput
+from tenbin.filters import EXAMPLE
+from tenbin.server.auth import Access
+from tenbin.server.ui.render import render
+from tenbin.server.ui.security import ui_access
+from tenbin.store.queries import SpanQuery, list_traces
+from tenbin.store.ui_queries import llm_details
+
+router = APIRouter()
+
+RANGES: dict[str, tuple[str, timedelta | None]] = {
+    "1h": ("Last hour", timedelta(hours=1)),
+    "24h": ("Last 24 h", timedelta(days=1)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "all": ("All time", None),
+}
+SORTS = ("start_time", "latency_ms")
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class ListState:
+    """The view as the URL spells it; kept as the user's text so a bad value can be shown back."""
+
+    filter: str = ""
+    range: str = ""
+    start: str = ""
+    end: str = ""
+    sort: str = "start_time"
+    order: str = "desc"
+    cursor: str = ""
+    limit: str = "50"
+
+    @classmethod
+    def from_query(cls, params: Any) -> ListState:
+        return cls(**{f.name: params.get(f.name, f.default) for f in fields(cls)})
+
+    def url(self, project: str, **changes: str) -> str:
+        """This view's link with some state changed; defaults are left out so links stay short."""
+        state, default = asdict(replace(self, **changes)), asdict(ListState())
+        params = {k: v for k, v in state.items() if v and v != default[k]}
+        return f"/projects/{quote(project, safe='')}/traces" + (f"?{urlencode(params)}" if params else "")
+
+    def sort_url(self, project: str, sort: str) -> str:
+        """Clicking the active column flips the order; another column starts descending."""
+        order = ("asc" if self.order == "desc" else "desc") if sort == self.sort else "desc"
+        return self.url(project, sort=sort, order=order, cursor="")
+
+    def page_size(self) -> int:
+        if not self.limit.isdigit() or not 1 <= int(self.limit) <= MAX_PAGE:
+            raise InvalidInput(f"page size (limit) must be a whole number from 1 to {MAX_PAGE}; got {self.limit!r}")
+        return int(self.limit)
+
+    def window(self) -> tuple[int | None, int | None]:
+        """(start_us, end_us): explicit start/end win; otherwise the quick range counts back from now."""
+        if self.start or self.end:
+            return _micros(self.start, "start"), _micros(self.end, "end")
+        if self.range not in ("", *RANGES):
+            raise InvalidInput(f"unknown time range {self.range!r}; choose one of: {', '.join(RANGES)}")
+        span = RANGES.get(self.range, ("", None))[1]
+        return (int((datetime.now(timezone.utc) - span).timestamp() * 1e6), None) if span else (None, None)
+
+    def check_sort(self) -> None:
+        if self.sort not in SORTS or self.order not in ("asc", "desc"):
+            raise InvalidInput(f"sort by one of {', '.join(SORTS)} with order asc or desc; "
+                               f"got sort={self.sort!r}, order={self.order!r}")
+
+
+def _micros(text: str, which: str) -> int | None:
+    """A `datetime-local` value (read as UTC, like every time on the page) in microseconds."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{which} time {text!r} is not a date and time like 2025-01-31T14:30") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1e6)
+
+
+def feedback_text(summary: dict[str, dict[str, Any]]) -> list[str]:
+    """Short readable cells: thumbs as up/down counts, other scores as mean (count)."""
+    cells = []
+    for name, s in sorted(summary.items()):
+        count, mean = s["count"], s["mean"]
+        if name == "thumbs" and mean is not None:
+            up = round(count * mean)
+            cells.append(f"👍 {up} 👎 {count - up}")
+        elif mean is not None:
+            cells.append(f"{name} {mean:.2f} (n={count})")
+        else:
+            cells.append(f"{name} ×{count}")
+    return cells
+
+
+def _rows(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    details = llm_details(request.app.state.engine, [t["trace_id"] for t in items])
+    for t in items:
+        llm = details.get(t["trace_id"], {})
+        root = t["root"]
+        t["model"] = root.get("model") or llm.get("model")
+        t["prompt_name"] = root.get("prompt_name") or llm.get("prompt_name")
+        t["prompt_version"] = root.get("prompt_version") or llm.get("prompt_version")
+        t["feedback_cells"] = feedback_text(t["feedback"])
+    return items
+
+
+@router.get("/projects/{project}/traces", response_class=HTMLResponse)
+def traces(request: Request, project: str, access: Access = Depends(ui_access)) -> HTMLResponse:
+    access.check_project(project)
+    state = ListState.from_query(request.query_params)
+    items: list[dict[str, Any]] = []
+    next_cursor, error = None, None
+    try:
+        state.check_sort()
+        start_us, end_us = state.window()
+        page = list_traces(request.app.state.engine, SpanQuery(project, state.filter, start_us, end_us),
+                           limit=state.page_size(), cursor=state.cursor or None, sort=state.sort,
+                           descending=state.order == "desc")
+        items, next_cursor = _rows(request, page.items), page.next_cursor
+    except FilterError as exc:
+        error = {"message": str(exc), "part": exc.part, "filter": True}
+    except InvalidInput as exc:
+        error = {"message": str(exc), "part": None, "filter": False}
+    return render(request, "traces.html", status_code=400 if error else 200, project=project, nav="traces",
+                  access=access, state=state, items=items, next_cursor=next_cursor, error=error,
+                  ranges=RANGES, example=EXAMPLE)
