@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tenbin import config
+from tenbin.cli_eval import eval_app
 from tenbin.errors import TenbinError
 
 app = typer.Typer(help="tenbin: observe, evaluate and improve LLM apps.", no_args_is_help=True)
@@ -22,6 +23,7 @@ spans_app = typer.Typer(help="Spans.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(spans_app, name="spans")
+app.add_typer(eval_app, name="eval")
 console = Console()
 
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")]

@@ -46,10 +46,11 @@ class StoreExporter(SpanExporter):
 
 
 class JudgeTracing:
-    """A TracerProvider whose spans land in `project` through `exporter`."""
+    """A TracerProvider whose spans land in `project` through `exporter`. Callers `flush` after each
+    run, so no span waits in the batch queue for a server that may be gone (hence no exit hook)."""
 
     def __init__(self, exporter: SpanExporter, project: str = EVALS_PROJECT) -> None:
-        self.provider = TracerProvider(resource=Resource.create({sc.PROJECT_NAME: project}))
+        self.provider = TracerProvider(resource=Resource.create({sc.PROJECT_NAME: project}), shutdown_on_exit=False)
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer: Tracer = self.provider.get_tracer("tenbin.evals")
         self.project = project

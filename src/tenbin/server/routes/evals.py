@@ -71,5 +71,9 @@ async def run_evals(request: Request, body: RunIn, auth: Access = Depends(writer
 @router.post("/evals/calibrate")
 async def calibrate(request: Request, body: CalibrateIn, auth: Access = Depends(reader)) -> dict[str, Any]:
     """Agreement of the configured model with the judge's shipped labelled set."""
-    report = await run_in_threadpool(calibration.calibrate, body.judge, tracer=judge_tracing(request).tracer)
+    tracing = judge_tracing(request)
+    try:
+        report = await run_in_threadpool(calibration.calibrate, body.judge, tracer=tracing.tracer)
+    finally:
+        await run_in_threadpool(tracing.flush)
     return report.to_dict()

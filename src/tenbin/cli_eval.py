@@ -1,0 +1,100 @@
+"""`tenbin eval …`: run evaluators on a server's spans, list them, and calibrate a judge."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tenbin.errors import InvalidInput, TenbinError
+
+eval_app = typer.Typer(help="Evaluations: code checks and LLM judges, stored as feedback on spans.",
+                       no_args_is_help=True)
+console = Console()
+
+Endpoint = Annotated[str | None, typer.Option("--endpoint", help="default: TENBIN_ENDPOINT or http://127.0.0.1:6206")]
+ApiKey = Annotated[str | None, typer.Option("--api-key", help="default: TENBIN_API_KEY")]
+
+
+def _fail(exc: TenbinError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=1)
+
+
+def _specs(names: str, extra: list[str]) -> list[Any]:
+    specs: list[Any] = [n.strip() for n in names.split(",") if n.strip()]
+    for text in extra:
+        try:
+            specs.append(json.loads(text))
+        except ValueError as exc:
+            raise InvalidInput(f'--evaluator must be JSON like {{"name": "regex", "params": {{"pattern": "\\\\d"}}}}: {exc}') from exc
+    return specs
+
+
+@eval_app.command("run")
+def run(
+    evaluators: Annotated[str, typer.Option("--evaluators", "-e", help="comma-separated, e.g. qa_correctness,json_valid")] = "",
+    evaluator: Annotated[list[str], typer.Option("--evaluator", help='one with params, as JSON (repeatable)')] = [],  # noqa: B006
+    project: Annotated[str | None, typer.Option("--project", "-p")] = None,
+    filter: Annotated[str, typer.Option("--filter", "-f", help='e.g. kind == "LLM"')] = "",
+    span_id: Annotated[list[str], typer.Option("--span-id", help="evaluate this span (repeatable)")] = [],  # noqa: B006
+    limit: Annotated[int, typer.Option(help="newest matching spans to evaluate")] = 100,
+    skip_missing: Annotated[bool, typer.Option(help="skip spans lacking a needed field instead of failing")] = False,
+    endpoint: Endpoint = None, api_key: ApiKey = None,
+) -> None:
+    """Evaluate spans on a running server; each result is stored as feedback on its span."""
+    from tenbin.evals.remote import evaluate_spans
+
+    try:
+        report = evaluate_spans(span_id or None, _specs(evaluators, evaluator), project=project, filter=filter,
+                                limit=limit, skip_missing=skip_missing, endpoint=endpoint, api_key=api_key)
+    except TenbinError as exc:
+        raise _fail(exc) from exc
+    table = Table("span_id", "evaluator", "label", "score", "explanation")
+    for r in report["results"]:
+        score = "" if r["score"] is None else f"{r['score']:.2f}"
+        table.add_row(r["span_id"] or "", r["author"], r["label"] or "", score, (r["explanation"] or "")[:60])
+    console.print(table)
+    console.print(f"{report['stored']} results stored as feedback; {len(report['skipped'])} skipped")
+
+
+@eval_app.command("list")
+def list_evaluators() -> None:
+    """Every evaluator with its version and the fields it needs."""
+    from tenbin.evals.registry import catalog
+
+    table = Table("name", "version", "source", "needs", "labels / about")
+    for item in catalog():
+        about = ", ".join(item.get("labels", [])) or item.get("doc", "").splitlines()[0] if item.get("doc") else ""
+        table.add_row(item["name"], item["version"], item["source"], ", ".join(item["requires"]), about)
+    console.print(table)
+
+
+@eval_app.command("calibrate")
+def calibrate(
+    judge: Annotated[str, typer.Argument(help="hallucination, qa_correctness, retrieval_relevance, …")],
+    base_url: Annotated[str | None, typer.Option(help="default: TENBIN_LLM_BASE_URL")] = None,
+    model: Annotated[str | None, typer.Option(help="default: TENBIN_LLM_MODEL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+) -> None:
+    """How often the configured model agrees with JUDGE's shipped labelled set."""
+    from tenbin.evals.calibration import calibrate as run_calibration
+    from tenbin.llm import LLM
+
+    try:
+        report = run_calibration(judge, LLM(base_url, model))
+    except TenbinError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    kappa = "undefined" if report.kappa is None else f"{report.kappa:.3f}"
+    console.print(f"judge {report.judge}@{report.version} on model {report.model!r}: {report.n} labelled cases")
+    console.print(f"accuracy {report.accuracy:.1%}   Cohen's kappa {kappa}   unparseable {report.unparseable}")
+    table = Table("expected \\ judged", *report.labels, "unparseable", title="confusion matrix")
+    for label, row in zip(report.labels, report.confusion):
+        table.add_row(label, *(str(v) for v in row))
+    console.print(table)
