@@ -117,6 +117,8 @@ def test_time_extent_and_trace_count_follow_the_filter(engine: Engine) -> None:
                    span("c", start_s=30)])
     assert count_traces(engine, SpanQuery("p")) == 3
     assert count_traces(engine, SpanQuery("p", 'kind == "LLM"')) == 2
+    assert count_traces(engine, SpanQuery("p", start_us=T0 + 10_000_000)) == 2
+    assert count_traces(engine, SpanQuery("p", 'kind == "LLM"', start_us=T0 + 10_000_000)) == 1
     assert time_extent(engine, SpanQuery("p", 'kind == "LLM"')) == (T0 + 9_000_000, T0 + 20_000_000)
     assert time_extent(engine, SpanQuery("p", 'kind == "TOOL"')) is None
 
