@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tenbin import config
 from tenbin.cli_eval import eval_app
+from tenbin.cli_llm import llm_app
 from tenbin.errors import TenbinError
 
 app = typer.Typer(help="tenbin: observe, evaluate and improve LLM apps.", no_args_is_help=True)
@@ -23,6 +24,7 @@ spans_app = typer.Typer(help="Spans.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(spans_app, name="spans")
+app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 console = Console()
 
