@@ -2,7 +2,7 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean browser
 
 $(STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -12,14 +12,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
-CHROMIUM := /usr/bin/chromium
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser of its own), with
+# fonts for the UI's emoji icons and for Japanese text in screenshots.
+BROWSER_PKGS := chromium fonts-noto-color-emoji fonts-ipafont-gothic
 
-$(CHROMIUM):
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+browser:
+	@dpkg -s $(BROWSER_PKGS) >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS); }
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
