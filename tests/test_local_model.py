@@ -12,7 +12,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
+import openai
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -65,6 +68,19 @@ def test_real_model_json_mode_returns_an_object(local_model: LocalModelServer) -
     messages = [{"role": "system", "content": 'Reply with a JSON object like {"city": "..."}.'}, *QUESTION]
     value = llm.chat_json(messages, max_tokens=40)
     assert isinstance(value, dict) and value
+
+
+def test_a_stream_runs_to_its_end_while_other_calls_wait(local_model: LocalModelServer) -> None:
+    client = openai.OpenAI(base_url=local_model.base_url, api_key="none")
+    stream = client.chat.completions.create(model=local_model.model, messages=QUESTION, max_tokens=16,
+                                            temperature=0, stream=True)
+    chunks = [next(iter(stream))]
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(LLM(local_model.base_url, local_model.model).chat_many, [QUESTION] * 2, max_tokens=4)
+        chunks += list(stream)
+        others = waiting.result(timeout=120)
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    assert [bool(r.text) for r in others] == [True, True]
 
 
 def test_real_model_call_is_an_llm_span_with_model_tokens_and_messages(

@@ -63,7 +63,8 @@ def server_command(port: int = DEFAULT_PORT, host: str = "127.0.0.1", *, model_p
     threads = n_threads or default_threads()
     argv = [sys.executable, "-m", __name__, "--model", str(model_path or gguf_path()),
             "--model_alias", alias, "--chat_format", "chatml", "--host", host, "--port", str(port),
-            "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads)]
+            "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads),
+            "--interrupt_requests", "false"]  # else a waiting request cuts a running stream short
     if api_key:
         argv += ["--api_key", api_key]
     return argv
