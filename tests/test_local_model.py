@@ -124,9 +124,11 @@ def test_serve_refuses_a_public_address_without_a_key(monkeypatch: pytest.Monkey
 
 
 def test_a_server_that_cannot_start_reports_its_log(tmp_path: Path) -> None:
+    server = LocalModelServer(model_path=tmp_path / "missing.gguf", start_timeout=60)
     with pytest.raises(LLMUnavailable, match="exited while starting") as info:
-        LocalModelServer(model_path=tmp_path / "missing.gguf", start_timeout=60).start()
+        server.start()
     assert "missing.gguf" in str(info.value)
+    assert server.proc is None and not server.log_path.exists()
 
 
 def test_llm_serve_runs_until_ctrl_c_and_leaves_nothing_behind() -> None:

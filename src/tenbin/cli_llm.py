@@ -33,19 +33,19 @@ def serve(
         raise typer.Exit(code=2)
     try:
         server = LocalModelServer(port, host, n_ctx=n_ctx, n_threads=threads, api_key=api_key)
-        console.print(f"starting the local model (log: {server.log_path}) …")
+        console.print("starting the local model …")
         with server:
             console.print(f"model {server.model!r} at {server.base_url}  (Ctrl-C stops it)")
             if server.base_url != config.LLM_BASE_URL.get():
                 console.print(f"point tenbin at it: export TENBIN_LLM_BASE_URL={server.base_url}")
-            code = server.wait()
+            code, log_tail = server.wait(), server.log_tail()
     except LLMUnavailable as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from exc
     except KeyboardInterrupt:
         console.print("stopped")
         return
-    console.print(f"[red]error:[/red] the model server exited with code {code}; see {server.log_path}")
+    console.print(f"[red]error:[/red] the model server exited with code {code}:\n{log_tail}")
     raise typer.Exit(code=1)
 
 

@@ -81,6 +81,7 @@ class LocalModelServer:
         self.base_url = f"{self.url}/v1"
         self.model = str(command_options.get("alias", MODEL_ALIAS))
         self.argv = server_command(self.port, host, **command_options)  # type: ignore[arg-type]
+        self._own_log = log_path is None  # a temporary log goes away with the server
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="tenbin-llm-", suffix=".log")[1])
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
@@ -148,6 +149,8 @@ class LocalModelServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._own_log:
+            self.log_path.unlink(missing_ok=True)
 
 
 def models_at(base_url: str, api_key: str | None = None, timeout: float = 3.0) -> list[str]:
