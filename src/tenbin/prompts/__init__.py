@@ -1,0 +1,1 @@
+"""Prompt management: templates (sandboxed rendering), builders, token counts and the versioned registry."""
