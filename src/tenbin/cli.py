@@ -15,6 +15,7 @@ from rich.table import Table
 from tenbin import config
 from tenbin.cli_eval import eval_app
 from tenbin.cli_llm import llm_app
+from tenbin.cli_prompts import prompts_app
 from tenbin.errors import TenbinError
 
 app = typer.Typer(help="tenbin: observe, evaluate and improve LLM apps.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(spans_app, name="spans")
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
+app.add_typer(prompts_app, name="prompts")
 console = Console()
 
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")]

@@ -102,6 +102,31 @@ class Client:
             return self._request("POST", f"/traces/{trace_id}/feedback", json=body)
         raise InvalidInput("feedback needs a span_id or a trace_id")
 
+    def prompts(self, project: str = "default") -> list[dict[str, Any]]:
+        return self._request("GET", f"/projects/{project}/prompts")
+
+    def prompt(self, name: str, project: str = "default", label: str | None = None,
+               version: int | None = None) -> dict[str, Any]:
+        """One prompt version, by label or number (the newest when neither)."""
+        params = {k: v for k, v in {"label": label, "version": version}.items() if v is not None}
+        return self._request("GET", f"/projects/{project}/prompts/{name}", params=params)
+
+    def push_prompt(self, version: dict[str, Any], project: str = "default") -> dict[str, Any]:
+        """Store `version` (name, template or messages, variables, model, params, ...) as the next version."""
+        return self._request("POST", f"/projects/{project}/prompts", json=version)
+
+    def move_prompt_label(self, name: str, label: str, version: int, project: str = "default",
+                          author: str | None = None, reason: str = "") -> dict[str, Any]:
+        body = {"version": version, "author": author, "reason": reason}
+        return self._request("PUT", f"/projects/{project}/prompts/{name}/labels/{label}", json=body)
+
+    def prompt_diff(self, name: str, from_version: int, to_version: int, project: str = "default") -> dict[str, Any]:
+        params = {"from_version": from_version, "to_version": to_version}
+        return self._request("GET", f"/projects/{project}/prompts/{name}/diff", params=params)
+
+    def prompt_audit(self, name: str, project: str = "default") -> list[dict[str, Any]]:
+        return self._request("GET", f"/projects/{project}/prompts/{name}/audit")
+
 
 def _frame(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd
