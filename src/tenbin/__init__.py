@@ -12,6 +12,7 @@ from tenbin.sdk.context import metadata, session, tags
 from tenbin.sdk.feedback import feedback
 from tenbin.sdk.handle import SpanHandle, current_span_id, current_trace_id, span
 from tenbin.sdk.llm import record_llm
+from tenbin.sdk.prompts import Prompt, get_prompt
 from tenbin.sdk.setup import flush, init, shutdown
 from tenbin.sdk.tracing import trace
 
@@ -19,11 +20,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "Prompt",
     "SpanHandle",
     "current_span_id",
     "current_trace_id",
     "feedback",
     "flush",
+    "get_prompt",
     "init",
     "metadata",
     "record_llm",

@@ -24,6 +24,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from tenbin import semconv as sc
+from tenbin.sdk.prompts import stamp_prompt
 from tenbin.sdk.values import to_json
 
 log = logging.getLogger("tenbin.sdk")
@@ -119,12 +120,14 @@ class StepCounter:
 
 
 class ScopeProcessor(SpanProcessor):
-    """Stamps the current `Scope` on each starting span. Not an exporter: it only sets attributes."""
+    """Stamps the current `Scope` (and a just-rendered registry prompt) on each starting span.
+    Not an exporter: it only sets attributes."""
 
     def __init__(self) -> None:
         self.steps = StepCounter()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        stamp_prompt(span)
         scope = _SCOPE.get()
         if scope is None:
             return
