@@ -107,22 +107,17 @@ def rollback(engine: Engine, project: str, name: str, label: str = "production",
 
 def diff_versions(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """A unified diff of the two templates as text, and the other fields that changed."""
-    a, b = template_of(old).as_text(), template_of(new).as_text()
+    a, b = template_of(old).as_text() + "\n", template_of(new).as_text() + "\n"
     lines = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
                                  fromfile=f"{old['name']} v{old['version']}", tofile=f"{new['name']} v{new['version']}")
     changed = [{"field": f, "from": old.get(f), "to": new.get(f)} for f in DIFF_FIELDS
                if _canonical(old.get(f)) != _canonical(new.get(f))]
     return {"name": old["name"], "from_version": old["version"], "to_version": new["version"],
-            "template_diff": "".join(_terminated(lines)), "fields": changed}
+            "template_diff": "".join(lines), "fields": changed}
 
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
-
-
-def _terminated(lines: Any) -> Any:
-    for line in lines:
-        yield line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
 
 
 def diff(engine: Engine, project: str, name: str, from_version: int, to_version: int) -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""`/projects/{project}/prompts`: the prompt registry — prompts, one prompt's versions with labels
+and audit log, a diff between two versions, and a CSRF-checked form that moves a label."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine
+
+from tenbin.errors import Forbidden, InvalidInput, NotFound
+from tenbin.prompts import registry
+from tenbin.server.auth import Access
+from tenbin.server.ui.render import render
+from tenbin.server.ui.security import check_csrf, ui_access
+
+router = APIRouter()
+
+
+def _iso(us: int | None) -> str | None:
+    """Registry times are microseconds; the UI's `time` filter reads ISO-8601."""
+    return None if us is None else datetime.fromtimestamp(us / 1e6, timezone.utc).isoformat()
+BASE = "/projects/{project}/prompts"
+
+
+@router.get(BASE, response_class=HTMLResponse)
+def prompts(request: Request, project: str, access: Access = Depends(ui_access)) -> HTMLResponse:
+    access.check_project(project)
+    items = [{**p, "updated": _iso(p["updated_us"])} for p in registry.list_prompts(request.app.state.engine, project)]
+    return render(request, "prompts.html", project=project, nav="prompts", access=access, prompts=items)
+
+
+def detail_context(engine: Engine, access: Access, project: str, name: str, version: int | None) -> dict[str, Any]:
+    versions = [{**v, "created": _iso(v["created_us"])} for v in registry.list_versions(engine, project, name)]
+    selected = versions[0] if version is None else next((v for v in versions if v["version"] == version), None)
+    if selected is None:
+        raise NotFound(f"prompt {name!r} has no version {version}; versions are 1 to {versions[0]['version']}")
+    labels = {label: v["version"] for v in versions for label in v["labels"]}
+    return {"project": project, "nav": "prompts", "access": access, "name": name, "versions": versions,
+            "selected": selected, "labels": labels, "audit": [{**m, "moved": _iso(m["moved_us"])} for m in registry.audit_log(engine, project, name, 50)],
+            "can_write": "write" in access.scopes, "label_error": None, "form": {}}
+
+
+@router.get(BASE + "/{name}", response_class=HTMLResponse)
+def prompt_page(request: Request, project: str, name: str, version: int | None = None,
+                access: Access = Depends(ui_access)) -> HTMLResponse:
+    access.check_project(project)
+    return render(request, "prompt.html", **detail_context(request.app.state.engine, access, project, name, version))
+
+
+@router.get(BASE + "/{name}/diff", response_class=HTMLResponse)
+def diff_page(request: Request, project: str, name: str, from_version: int, to_version: int,
+              access: Access = Depends(ui_access)) -> HTMLResponse:
+    access.check_project(project)
+    result = registry.diff(request.app.state.engine, project, name, from_version, to_version)
+    lines = [{"text": line.rstrip("\n"), "kind": _line_kind(line)} for line in result["template_diff"].splitlines(True)]
+    return render(request, "prompt_diff.html", project=project, nav="prompts", access=access, name=name,
+                  diff=result, lines=lines)
+
+
+def _line_kind(line: str) -> str:
+    if line.startswith(("---", "+++")):
+        return "file"
+    return {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+
+
+def _version_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"pick a version number to move the label to; got {text!r}") from None
+
+
+@router.post(BASE + "/{name}/labels")
+async def move_label(request: Request, project: str, name: str, access: Access = Depends(ui_access)) -> Response:
+    form = await check_csrf(request)
+    access.check_project(project)
+    if "write" not in access.scopes:
+        raise Forbidden("this key can only read; sign in with a key that has the write scope to move labels")
+    engine, label = request.app.state.engine, form.get("label", "").strip()
+    try:
+        await run_in_threadpool(registry.move_label, engine, project, name, label,
+                                _version_number(form.get("version", "")), author="ui",
+                                reason=form.get("reason", "").strip())
+    except (InvalidInput, NotFound) as exc:
+        context = await run_in_threadpool(detail_context, engine, access, project, name, None)
+        context.update(label_error=str(exc), form=form)
+        return render(request, "prompt.html", status_code=400 if isinstance(exc, InvalidInput) else 404, **context)
+    target = f"/projects/{quote(project, safe='')}/prompts/{quote(name, safe='')}#labels"
+    return RedirectResponse(target, status_code=303)
