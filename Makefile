@@ -2,7 +2,7 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
 
-.PHONY: demo test install bench clean browser
+.PHONY: demo demo-stop test install bench clean browser
 
 $(STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -24,7 +24,11 @@ test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) -m tenbin.demo
+	HF_HUB_OFFLINE=1 $(PY) -m tenbin.demo
+
+demo-stop:
+	@for f in .tenbin-demo/server.pid .tenbin-demo/llm.pid; do \
+	  [ -f $$f ] && for p in $$(cat $$f); do kill -- -$$p 2>/dev/null; done; rm -f $$f; done; true
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -46,7 +46,7 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 def seed(url: str, conversations: int = 24) -> None:
     """Run the demo support bot against `url`, plus one conversation carrying an XSS payload."""
-    from tenbin.demo.workload import run_workload
+    from tests.ui.workload import run_workload
 
     run_workload(url, conversations, extra_questions=[("xss-session", "billing", XSS)])
 

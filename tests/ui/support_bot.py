@@ -1,6 +1,6 @@
-"""A small support bot for a fictional SaaS product ("Acme Notes"), traced end to end.
+"""The UI tests' workload: a small traced support bot over the scripted LLM (fast, deterministic).
 
-It is the demo's workload until the real docs chatbot lands: the agent retrieves passages, looks
+The agent retrieves passages, looks
 up plans with read-only SQL for billing questions, and asks an LLM (the real `openai` client,
 traced by the public OpenInference instrumentor) to answer from the passages. The scripted LLM
 answers by quoting the passage that best matches the question, citing it as `[doc-id]`, or says it

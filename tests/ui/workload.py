@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.progress import track
 
 import tenbin
-from tenbin.demo.questions import Conversation, conversations
-from tenbin.demo.support_bot import SupportBot, cites_passage, scripted_answer
 from tenbin.llm.scripted import ScriptedLLM
+from tests.ui.support_bot import SupportBot, cites_passage, scripted_answer
+from tests.ui.support_questions import Conversation, conversations
 
 PROJECT = "acme-support"
 
