@@ -82,6 +82,8 @@ LLM_MODEL = Setting("TENBIN_LLM_MODEL", "smollm2-135m-instruct", "Model name sen
 LLM_API_KEY = Setting("TENBIN_LLM_API_KEY", "", "API key for the LLM endpoint (none needed for the local model).")
 LLM_TIMEOUT = Setting("TENBIN_LLM_TIMEOUT", "60", "Seconds before an LLM call times out (then retried, then an error).")
 
+DEMO_SESSIONS = Setting("TENBIN_DEMO_SESSIONS", "150", "Conversations `make demo` runs through the docs chatbot.")
+
 SETTINGS: tuple[Setting, ...] = (
     DATABASE_URL,
     HOST,
@@ -97,6 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
     LLM_MODEL,
     LLM_API_KEY,
     LLM_TIMEOUT,
+    DEMO_SESSIONS,
 )
 
 

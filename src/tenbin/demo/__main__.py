@@ -22,6 +22,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 import tenbin
+from tenbin import config
 from tenbin.client import Client
 from tenbin.examples.docs_bot import Conversation, DocsBot, conversations, thumbs_up
 from tenbin.llm import LLM
@@ -129,8 +130,8 @@ def summary(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sessions", type=int, default=int(os.environ.get("TENBIN_DEMO_SESSIONS", "150")))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("TENBIN_PORT", "6206")))
+    parser.add_argument("--sessions", type=int, default=config.DEMO_SESSIONS.get_int())
+    parser.add_argument("--port", type=int, default=config.PORT.get_int())
     parser.add_argument("--llm-port", type=int, default=6207)
     parser.add_argument("--workers", type=int, default=2, help="model servers, each with its own worker")
     parser.add_argument("--workdir", type=Path, default=Path(".tenbin-demo"))
