@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.evals import judges
@@ -88,6 +87,9 @@ def calibrate(judge: str, llm: LLM | None = None, *, tracer: Any | None = None,
     expected = [c.label for c in cases]
     predicted = [r.label or UNPARSEABLE for r in results]
     labels = list(evaluator.spec.rails.labels)
+    # scikit-learn costs ~1.5 s and ~150 MB to import: only calibration needs it, not the server.
+    from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
     matrix = confusion_matrix(expected, predicted, labels=[*labels, UNPARSEABLE])
     kappa = float(cohen_kappa_score(expected, predicted, labels=[*labels, UNPARSEABLE]))
     return CalibrationReport(
