@@ -1,0 +1,1 @@
+"""Embedding analytics over traces: embedders, the incremental embed job, and (next) clustering and drift."""
