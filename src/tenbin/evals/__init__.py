@@ -8,9 +8,11 @@
 
     ev.evaluate(EvalInput(output='{"a": 1}'), ["json_valid"])             # one input, in-process
     ev.evaluate_spans(None, ["qa_correctness", "polite"], project="shop")  # spans, through the server
+    ev.create_dataset("faq", file="faq.jsonl"); ev.run_experiment("faq", task="support@3", evaluators=["contains"])
 
 Modules: `base` (interface), `code` (checks, user registry), `judges` + `templates` + `rails` (LLM
-judges), `runner` (many inputs, storage), `spans` (span → input), `calibration`, `remote` (SDK path).
+judges), `runner` (many inputs, storage), `spans` (span → input), `calibration`, `remote` (SDK path),
+`datasets` + `experiments` + `compare` (datasets, experiments over them; `sdk_datasets` their SDK).
 """
 
 from tenbin.evals.base import UNPARSEABLE, EvalInput, EvalResult, Evaluator, MissingField
@@ -19,6 +21,14 @@ from tenbin.evals.code import register
 from tenbin.evals.registry import catalog, resolve
 from tenbin.evals.remote import evaluate_spans
 from tenbin.evals.runner import evaluate, run
+from tenbin.evals.sdk_datasets import (
+    compare_experiments,
+    create_dataset,
+    get_dataset,
+    get_experiment,
+    run_experiment,
+    update_dataset,
+)
 
 __all__ = [
     "UNPARSEABLE",
@@ -29,9 +39,15 @@ __all__ = [
     "MissingField",
     "calibrate",
     "catalog",
+    "compare_experiments",
+    "create_dataset",
     "evaluate",
     "evaluate_spans",
+    "get_dataset",
+    "get_experiment",
     "register",
     "resolve",
     "run",
+    "run_experiment",
+    "update_dataset",
 ]

@@ -100,6 +100,14 @@ def select_spans(engine: Engine, project: str, filter: str = "", limit: int = 10
     return ids
 
 
+def details(result: EvalResult) -> dict[str, Any]:
+    """A result's extras for the feedback row's `details`: cost, version, raw text, per-item details."""
+    out = {"evaluator_version": result.version, "latency_ms": result.latency_ms, "prompt_tokens": result.prompt_tokens,
+           "completion_tokens": result.completion_tokens, "attempts": result.attempts, "raw": result.raw,
+           **result.details}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def evaluate_spans(engine: Engine, span_ids: Sequence[str], specs: Sequence[registry.Spec], *,
                    llm: LLM | None = None, tracing: JudgeTracing | None = None, project: str | None = None,
                    skip_missing: bool = False, store: bool = True) -> dict[str, Any]:
@@ -119,6 +127,6 @@ def evaluate_spans(engine: Engine, span_ids: Sequence[str], specs: Sequence[regi
             tracing.flush()
     if store:
         for result in results:
-            add_feedback(engine, span_id=result.span_id, **result.feedback())
+            add_feedback(engine, span_id=result.span_id, details=details(result), **result.feedback())
     return {"results": [r.to_dict() for r in results], "skipped": todo.skipped,
             "evaluators": [e.describe() for e in evaluators], "stored": len(results) if store else 0}

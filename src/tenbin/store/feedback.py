@@ -34,14 +34,16 @@ def _check(kind: str, value: float | None, label: str | None, comment: str | Non
 def add_feedback(engine: Engine, *, span_id: str | None = None, trace_id: str | None = None,
                  kind: str, name: str | None = None, value: float | None = None, label: str | None = None,
                  comment: str | None = None, source: str = "human", author: str | None = None,
-                 project: str | None = None) -> dict[str, Any]:
-    """Store one piece of feedback; `project` (from an API key) limits which spans may be targeted."""
+                 project: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Store one piece of feedback; `project` (from an API key) limits which spans may be targeted.
+    `details` keeps an evaluator's extras (tokens, latency, version, raw text) beside the verdict."""
     _check(kind, value, label, comment, source)
     with write_transaction(engine) as conn:
         target = _target(conn, span_id, trace_id, project)
         row = {
             **target, "name": name or kind, "kind": kind, "value": value, "label": label,
             "comment": comment, "source": source, "author": author, "created_us": int(time.time() * 1e6),
+            "details": details or None,
         }
         row["id"] = conn.execute(Feedback.__table__.insert().returning(Feedback.id), row).scalar_one()
     return row

@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from tenbin.server.routes import evals, feedback, metrics, projects, prompts, traces
+from tenbin.server.routes import datasets, evals, feedback, metrics, projects, prompts, traces
 
-ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router]
+ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router, datasets.router]

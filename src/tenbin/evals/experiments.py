@@ -1,0 +1,213 @@
+"""Experiments: run a task over one dataset version, score every output, keep per-example results.
+
+A task is a prompt version from the registry (rendered, then sent through `tenbin.llm.LLM`) or a
+Python function `fn(input) -> output` (SDK only). How an example's input becomes the prompt's
+variables:
+
+* an object (`{"question": "...", "tone": "dry"}`) is the variables, key for key;
+* a string goes to the variable named `input`, or else to the template's only variable;
+  a template with several variables and none named `input` needs object inputs.
+
+Each variable set is checked against the template before the first LLM call, as is every field an
+evaluator needs from the dataset (a reference-based judge on examples without `expected` output is
+refused up front, naming the field), so a bad run fails whole and stores nothing. A task that
+raises on one example records the error on that example and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tenbin.errors import InvalidInput
+from tenbin.evals import registry, runner
+from tenbin.evals.base import EvalInput, EvalResult, Evaluator
+from tenbin.llm import LLM
+from tenbin.llm.client import PromptInfo
+from tenbin.prompts import registry as prompts
+from tenbin.prompts.templates import Template
+from tenbin.sdk.routing import routed
+from tenbin.store import datasets as store
+
+CHAT_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
+_FIELD_SOURCES = {"input": "the example's `input`", "reference": "the example's `expected` output",
+                  "context": "metadata.context (a list of document texts)",
+                  "conversation": "metadata.conversation (a list of {role, content})"}
+
+
+@dataclass
+class TaskOutput:
+    output: str | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+Task = Callable[[Any], TaskOutput]
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def variables_for(template: Template, value: Any) -> dict[str, Any]:
+    """The prompt variables for one example input (see the module docstring)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    names = [v.name for v in template.variables]
+    if "input" in names:
+        return {"input": value}
+    if len(names) == 1:
+        return {names[0]: value}
+    raise InvalidInput(f"a text input cannot fill the template's variables {names}: give examples object inputs "
+                       "with those keys, or name one variable `input`")
+
+
+def prompt_task(version: Mapping[str, Any], llm: LLM) -> Task:
+    """A task that renders `version` with the example's input and asks `llm`."""
+    template = prompts.template_of(version)
+    params = {k: v for k, v in (version.get("params") or {}).items() if k in CHAT_PARAMS}
+
+    def call(value: Any) -> TaskOutput:
+        variables = variables_for(template, value)
+        rendered = template.render(**variables)
+        messages = rendered if isinstance(rendered, list) else [{"role": "user", "content": rendered}]
+        info = PromptInfo(version["name"], version["version"], template.as_text(), variables)
+        result = llm.chat(messages, prompt=info, span_name=f"experiment:{version['name']}", **params)
+        return TaskOutput(result.text, None, result.latency_ms, result.prompt_tokens, result.completion_tokens)
+
+    call.check = lambda value: template.values(variables_for(template, value))  # type: ignore[attr-defined]
+    return call
+
+
+def function_task(fn: Callable[[Any], Any]) -> Task:
+    """A Python function as a task: its return value (text, or JSON of anything else) is the output."""
+
+    def call(value: Any) -> TaskOutput:
+        started = time.perf_counter()
+        out = fn(value)
+        return TaskOutput(None if out is None else as_text(out), None, (time.perf_counter() - started) * 1000)
+
+    return call
+
+
+def _guarded(task: Task, value: Any) -> TaskOutput:
+    started = time.perf_counter()
+    try:
+        return task(value)
+    except Exception as exc:  # noqa: BLE001 - one example's failure is recorded, the run goes on
+        return TaskOutput(error=f"{type(exc).__name__}: {exc}", latency_ms=(time.perf_counter() - started) * 1000)
+
+
+def eval_input(example: Mapping[str, Any], output: str | None) -> EvalInput:
+    meta = example.get("metadata") or {}
+    context = meta.get("context") if isinstance(meta.get("context"), list) else []
+    convo = meta.get("conversation") if isinstance(meta.get("conversation"), list) else []
+    return EvalInput(input=as_text(example["input"]), output=output, reference=example.get("expected"),
+                     context=[str(c) for c in context], conversation=convo, metadata=meta)
+
+
+def check_examples(examples: Sequence[Mapping[str, Any]], evaluators: Sequence[Evaluator], task: Task,
+                   where: str) -> None:
+    """Refuse the run before any call: a needed field empty on some examples, or an input the prompt cannot take."""
+    if not examples:
+        raise InvalidInput(f"{where} has no examples; add some before running an experiment")
+    for evaluator in evaluators:
+        for name in (n for n in evaluator.requires if n != "output"):
+            missing = [e["id"] for e in examples if getattr(eval_input(e, None), name) in (None, "", [])]
+            if missing:
+                raise InvalidInput(
+                    f"evaluator {evaluator.name!r} needs the field {name!r} ({_FIELD_SOURCES.get(name, name)}), which is "
+                    f"empty on {len(missing)} of {len(examples)} examples of {where} (ids {missing[:10]}): fill it in, "
+                    "or choose evaluators that do not need it")
+    check = getattr(task, "check", None)
+    for example in examples if check else ():
+        try:
+            check(example["input"])
+        except InvalidInput as exc:
+            raise InvalidInput(f"example {example['id']} of {where} does not fit the prompt: {exc}") from None
+
+
+def _score_dict(result: EvalResult) -> dict[str, Any]:
+    return {k: v for k, v in result.to_dict().items() if k not in ("span_id", "details")}
+
+
+def execute(examples: Sequence[Mapping[str, Any]], task: Task, evaluators: Sequence[Evaluator], *,
+            tracer: Any | None = None, workers: int = 1) -> list[dict[str, Any]]:
+    """Run `task` on every example, then every evaluator on every output; one result row per example."""
+    def one(example: Mapping[str, Any]) -> TaskOutput:
+        with routed(tracer):
+            return _guarded(task, example["input"])
+
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="tenbin-exp") as pool:
+        outputs = list(pool.map(one, examples))
+    inputs = [eval_input(e, o.output) for e, o in zip(examples, outputs)]
+    todo = runner.plan([i for i, o in zip(inputs, outputs) if o.error is None], evaluators, skip_missing=True)
+    scored = runner.run_pairs(todo.pairs, tracer, runner.workers_for(evaluators))
+    by_input: dict[int, list[dict[str, Any]]] = {}
+    for (example_input, _), result in zip(todo.pairs, scored):
+        by_input.setdefault(id(example_input), []).append(_score_dict(result))
+    return [{"example_id": e["id"], **asdict(o), "scores": by_input.get(id(i), [])}
+            for e, o, i in zip(examples, outputs, inputs)]
+
+
+def summarize(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts, errors, mean latency, total tokens, and per evaluator its mean score and label counts."""
+    scores: dict[str, dict[str, Any]] = {}
+    for row in results:
+        for s in row["scores"]:
+            entry = scores.setdefault(s["evaluator"], {"values": [], "labels": {}})
+            if s["score"] is not None:
+                entry["values"].append(s["score"])
+            if s["label"]:
+                entry["labels"][s["label"]] = entry["labels"].get(s["label"], 0) + 1
+    latencies = [r["latency_ms"] for r in results if r["latency_ms"] is not None]
+    return {"examples": len(results), "errors": sum(1 for r in results if r["error"]),
+            "latency_ms_mean": sum(latencies) / len(latencies) if latencies else None,
+            "prompt_tokens": sum(r["prompt_tokens"] or 0 for r in results),
+            "completion_tokens": sum(r["completion_tokens"] or 0 for r in results),
+            "scores": {name: {"mean": sum(e["values"]) / len(e["values"]) if e["values"] else None,
+                              "n": len(e["values"]), "labels": e["labels"]} for name, e in sorted(scores.items())}}
+
+
+def described(evaluators: Sequence[Evaluator]) -> list[dict[str, str]]:
+    return [{"name": e.name, "version": e.version, "source": e.source} for e in evaluators]
+
+
+def parse_prompt_ref(ref: str) -> tuple[str, int | None, str | None]:
+    """`NAME@3` (version 3), `NAME@production` (a label) or `NAME` (the newest version)."""
+    name, _, at = ref.partition("@")
+    if not name.strip():
+        raise InvalidInput(f"name the prompt as NAME@VERSION (e.g. support@3 or support@production); got {ref!r}")
+    if not at:
+        return name.strip(), None, None
+    return (name.strip(), int(at), None) if at.isdigit() else (name.strip(), None, at)
+
+
+def run_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evaluators: Sequence[registry.Spec],
+               version: int | None = None, name: str | None = None, llm: LLM | None = None,
+               tracer: Any | None = None) -> dict[str, Any]:
+    """The server's path: a registry prompt version over a stored dataset version; the experiment is stored."""
+    prompt_name, prompt_version, label = parse_prompt_ref(prompt)
+    found = prompts.get(engine, project, prompt_name, version=prompt_version, label=label)
+    llm = llm or LLM()
+    resolved = registry.resolve(evaluators, llm)
+    data = store.get_dataset(engine, project, dataset, version)
+    task = prompt_task(found, llm)
+    where = f"dataset {dataset!r} v{data['version']}"
+    check_examples(data["examples"], resolved, task, where)
+    results = execute(data["examples"], task, resolved, tracer=tracer, workers=llm.max_concurrency)
+    fields = {"name": name or f"{prompt_name}@v{found['version']}", "evaluators": described(resolved),
+              "task": {"kind": "prompt", "name": prompt_name, "version": found["version"]},
+              "summary": summarize(results)}
+    exp_id = store.insert_experiment(engine, project, dataset, data["version"], fields, results)
+    return store.get_experiment(engine, project, exp_id)
+
+

@@ -1,0 +1,97 @@
+"""The SDK side of datasets and experiments, over REST so it works against a remote server.
+
+    ev.create_dataset("faq", [{"input": "How do refunds work?", "expected": "Billing → Refunds"}])
+    ev.create_dataset("slow", filter='latency_ms > 2000', project="shop")
+    exp = ev.run_experiment("faq", task="support@3", evaluators=["qa_correctness"])        # on the server
+    exp = ev.run_experiment("faq", task=my_bot, evaluators=["contains"], llm=LLM(...))     # here, then stored
+    ev.compare_experiments(exp1["id"], exp2["id"])
+
+A prompt task (`"NAME@VERSION"`) runs in the server, on its model. A Python function runs here: the
+dataset is read over REST, the function and the evaluators (judges on `llm`) run in this process,
+and the results are stored as an experiment on the server, so the UI shows both kinds alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tenbin.client import Client
+from tenbin.evals import experiments, registry
+from tenbin.evals.datasets import read_file
+from tenbin.llm import LLM
+
+
+def _call(method: str, path: str, endpoint: str | None, api_key: str | None, **kwargs: Any) -> Any:
+    with Client(endpoint, api_key, timeout=600.0) as client:
+        return client._request(method, path, **kwargs)  # noqa: SLF001 - the client's one HTTP path
+
+
+def _source(examples: Sequence[Any] | None, file: str | Path | None, span_ids: Sequence[str] | None,
+            filter: str | None, limit: int) -> dict[str, Any]:
+    """A file is parsed here (every bad line reported before anything is sent)."""
+    if file is not None:
+        examples = read_file(file)
+    body: dict[str, Any] = {"limit": limit}
+    if examples is not None:
+        body["examples"] = list(examples)
+    if span_ids:
+        body["span_ids"] = list(span_ids)
+    if filter is not None:
+        body["filter"] = filter
+    return body
+
+
+def create_dataset(name: str, examples: Sequence[Any] | None = None, *, file: str | Path | None = None,
+                   span_ids: Sequence[str] | None = None, filter: str | None = None, limit: int = 100,
+                   description: str = "", project: str = "default", endpoint: str | None = None,
+                   api_key: str | None = None) -> dict[str, Any]:
+    """A new dataset (version 1) from examples, a .csv/.jsonl file, span ids, or a filter over spans."""
+    body = {"name": name, "description": description, **_source(examples, file, span_ids, filter, limit)}
+    return _call("POST", f"/projects/{project}/datasets", endpoint, api_key, json=body)
+
+
+def update_dataset(name: str, examples: Sequence[Any] | None = None, *, file: str | Path | None = None,
+                   span_ids: Sequence[str] | None = None, filter: str | None = None, limit: int = 100,
+                   remove: Sequence[int] = (), message: str = "", project: str = "default",
+                   endpoint: str | None = None, api_key: str | None = None) -> dict[str, Any]:
+    """The next version of a dataset: examples added (any source) and/or example ids removed."""
+    body = {"remove": list(remove), "message": message, **_source(examples, file, span_ids, filter, limit)}
+    return _call("POST", f"/projects/{project}/datasets/{name}/versions", endpoint, api_key, json=body)
+
+
+def get_dataset(name: str, version: int | None = None, *, project: str = "default", endpoint: str | None = None,
+                api_key: str | None = None) -> dict[str, Any]:
+    params = {"version": version} if version is not None else {}
+    return _call("GET", f"/projects/{project}/datasets/{name}", endpoint, api_key, params=params)
+
+
+def run_experiment(dataset: str, task: str | Callable[[Any], Any], evaluators: Sequence[registry.Spec], *,
+                   project: str = "default", version: int | None = None, name: str | None = None,
+                   llm: LLM | None = None, endpoint: str | None = None, api_key: str | None = None) -> dict[str, Any]:
+    """Run `task` (a "NAME@VERSION" prompt, or a function of the example input) over the dataset, scored."""
+    if isinstance(task, str):
+        body = {"prompt": task, "evaluators": list(evaluators), "version": version, "name": name}
+        return _call("POST", f"/projects/{project}/datasets/{dataset}/experiments", endpoint, api_key, json=body)
+    data = get_dataset(dataset, version, project=project, endpoint=endpoint, api_key=api_key)
+    resolved = registry.resolve(evaluators, llm)
+    fn = experiments.function_task(task)
+    experiments.check_examples(data["examples"], resolved, fn, f"dataset {dataset!r} v{data['version']}")
+    results = experiments.execute(data["examples"], fn, resolved, workers=1)
+    label = name or getattr(task, "__name__", "function")
+    body = {"dataset": dataset, "version": data["version"], "name": label,
+            "task": {"kind": "function", "name": getattr(task, "__qualname__", label)},
+            "evaluators": experiments.described(resolved), "results": results}
+    return _call("POST", f"/projects/{project}/experiments", endpoint, api_key, json=body)
+
+
+def get_experiment(experiment_id: int, *, project: str = "default", endpoint: str | None = None,
+                   api_key: str | None = None) -> dict[str, Any]:
+    return _call("GET", f"/projects/{project}/experiments/{experiment_id}", endpoint, api_key)
+
+
+def compare_experiments(a: int, b: int, *, project: str = "default", endpoint: str | None = None,
+                        api_key: str | None = None) -> dict[str, Any]:
+    """B against A: per-example differences, per-evaluator mean deltas with 95% paired t intervals."""
+    return _call("GET", f"/projects/{project}/experiments/compare", endpoint, api_key, params={"a": a, "b": b})
