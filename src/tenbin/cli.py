@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tenbin import config
+from tenbin.cli_datasets import datasets_app
 from tenbin.cli_eval import eval_app
 from tenbin.cli_llm import llm_app
 from tenbin.cli_prompts import prompts_app
@@ -28,6 +29,7 @@ app.add_typer(spans_app, name="spans")
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(datasets_app, name="datasets")
 console = Console()
 
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")]

@@ -43,11 +43,18 @@ def run(
     span_id: Annotated[list[str], typer.Option("--span-id", help="evaluate this span (repeatable)")] = [],  # noqa: B006
     limit: Annotated[int, typer.Option(help="newest matching spans to evaluate")] = 100,
     skip_missing: Annotated[bool, typer.Option(help="skip spans lacking a needed field instead of failing")] = False,
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="run an experiment over this dataset")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="with --dataset: NAME@VERSION or NAME@LABEL")] = None,
+    dataset_version: Annotated[int | None, typer.Option(help="with --dataset: default the latest")] = None,
     endpoint: Endpoint = None, api_key: ApiKey = None,
 ) -> None:
-    """Evaluate spans on a running server; each result is stored as feedback on its span."""
+    """Evaluate spans on a running server (results stored as feedback on each span), or, with
+    --dataset and --prompt, run that prompt version over the dataset as a stored experiment."""
     from tenbin.evals.remote import evaluate_spans
 
+    if dataset or prompt:
+        return _experiment(dataset, prompt, _specs(evaluators, evaluator), dataset_version, project or "default",
+                           endpoint, api_key)
     try:
         report = evaluate_spans(span_id or None, _specs(evaluators, evaluator), project=project, filter=filter,
                                 limit=limit, skip_missing=skip_missing, endpoint=endpoint, api_key=api_key)
@@ -59,6 +66,38 @@ def run(
         table.add_row(r["span_id"] or "", r["author"], r["label"] or "", score, (r["explanation"] or "")[:60])
     console.print(table)
     console.print(f"{report['stored']} results stored as feedback; {len(report['skipped'])} skipped")
+
+
+def _experiment(dataset: str | None, prompt: str | None, specs: list[Any], version: int | None, project: str,
+                endpoint: str | None, api_key: str | None) -> None:
+    from tenbin.cli_datasets import print_experiment
+    from tenbin.evals import run_experiment
+
+    try:
+        if not dataset or not prompt:
+            raise InvalidInput("an experiment needs both --dataset and --prompt NAME@VERSION")
+        print_experiment(run_experiment(dataset, prompt, specs, project=project, version=version, endpoint=endpoint,
+                                        api_key=api_key))
+    except TenbinError as exc:
+        raise _fail(exc) from exc
+
+
+@eval_app.command("compare")
+def compare(a: int, b: int, project: Annotated[str, typer.Option("--project", "-p")] = "default",
+            as_json: Annotated[bool, typer.Option("--json", help="print the full comparison as JSON")] = False,
+            endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
+    """Experiment B against A: per-evaluator mean deltas with 95% paired t intervals, changed labels."""
+    from tenbin.cli_datasets import print_comparison
+    from tenbin.evals import compare_experiments
+
+    try:
+        diff = compare_experiments(a, b, project=project, endpoint=endpoint, api_key=api_key)
+    except TenbinError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(diff, indent=2, ensure_ascii=False))
+        return
+    print_comparison(diff)
 
 
 @eval_app.command("list")
