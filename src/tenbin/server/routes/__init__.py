@@ -3,5 +3,7 @@
 from fastapi import APIRouter
 
 from tenbin.server.routes import datasets, evals, feedback, metrics, projects, prompts, traces
+from tenbin.server.routes import embeddings
 
 ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router, datasets.router]
+ROUTERS.append(embeddings.router)

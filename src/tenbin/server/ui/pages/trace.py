@@ -16,6 +16,7 @@ from tenbin.errors import Forbidden, InvalidInput, NotFound
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, ui_access
+from tenbin.server.ui.similar import similar_panel
 from tenbin.store.feedback import add_feedback
 from tenbin.store.queries import get_trace
 
@@ -88,7 +89,8 @@ def page_context(engine: Engine, access: Access, trace_id: str, span_id: str | N
     feedback_count = sum(len(s["feedback"]) for s in spans.values())
     return {"trace": trace, "selected": selected, "view": span_view(selected) if selected else None,
             "project": trace["project"], "nav": "traces", "access": access, "can_write": "write" in access.scopes,
-            "feedback_count": feedback_count, "feedback_error": None, "form": {}}
+            "feedback_count": feedback_count, "feedback_error": None, "form": {},
+            "similar": similar_panel(engine, access, selected)}
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
