@@ -16,6 +16,7 @@ from tenbin import config
 from tenbin.cli_datasets import datasets_app
 from tenbin.cli_embed import embed
 from tenbin.cli_eval import eval_app
+from tenbin.cli_experiments import ab_app
 from tenbin.cli_llm import llm_app
 from tenbin.cli_prompts import prompts_app
 from tenbin.errors import TenbinError
@@ -30,6 +31,7 @@ app.add_typer(spans_app, name="spans")
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(ab_app, name="ab")
 app.command("embed")(embed)
 app.add_typer(datasets_app, name="datasets")
 console = Console()

@@ -127,6 +127,31 @@ class Client:
     def prompt_audit(self, name: str, project: str = "default") -> list[dict[str, Any]]:
         return self._request("GET", f"/projects/{project}/prompts/{name}/audit")
 
+    def assign_prompt(self, name: str, unit: str, project: str = "default") -> dict[str, Any]:
+        """The version of `name` for `unit`: its sticky A/B arm while an experiment runs, else production."""
+        return self._request("GET", f"/projects/{project}/prompts/{name}/assign", params={"unit": unit})
+
+    def prompt_experiments(self, project: str = "default", prompt: str | None = None) -> list[dict[str, Any]]:
+        return self._request("GET", f"/projects/{project}/prompt-experiments", params={"prompt": prompt} if prompt else {})
+
+    def create_prompt_experiment(self, spec: dict[str, Any], project: str = "default") -> dict[str, Any]:
+        """Start an A/B experiment: {"prompt", "arms": [{"version", "weight"}], "metric", "guardrails"}."""
+        return self._request("POST", f"/projects/{project}/prompt-experiments", json=spec)
+
+    def prompt_experiment(self, experiment_id: int, project: str = "default") -> dict[str, Any]:
+        """Live results per arm: n, metric with 95% interval, P(best), sequential test, guardrails, SRM."""
+        return self._request("GET", f"/projects/{project}/prompt-experiments/{experiment_id}")
+
+    def stop_prompt_experiment(self, experiment_id: int, project: str = "default", promote: int | str | None = None,
+                        force: bool = False, author: str | None = None) -> dict[str, Any]:
+        body = {"promote": promote, "force": force, "author": author}
+        return self._request("POST", f"/projects/{project}/prompt-experiments/{experiment_id}/stop", json=body)
+
+    def prompt_performance(self, name: str, project: str = "default", bucket_seconds: int = 3600,
+                           start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in {"bucket_seconds": bucket_seconds, "start": start, "end": end}.items() if v is not None}
+        return self._request("GET", f"/projects/{project}/prompts/{name}/performance", params=params)
+
 
 def _frame(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd

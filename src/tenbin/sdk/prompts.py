@@ -118,17 +118,22 @@ _LOCK = threading.Lock()
 
 def get_prompt(name: str, label: str | None = None, version: int | None = None, *,
                fallback: str | Prompt | None = None, cache_ttl: float = DEFAULT_TTL,
-               project: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Prompt:
+               project: str | None = None, timeout: float = DEFAULT_TIMEOUT, unit: str | None = None) -> Prompt:
     """The prompt `name` by label (default `production`) or pinned `version`, from the cache first.
+
+    With `unit` (a user or session id) the server decides: the unit's sticky arm while an A/B
+    experiment runs on the prompt (its exposure is logged), else production; cached per unit.
 
     Endpoint, project and API key come from `tenbin.init` or TENBIN_ENDPOINT / TENBIN_PROJECT /
     TENBIN_API_KEY.
     """
     if label is not None and version is not None:
         raise InvalidInput("get_prompt takes a label or a version, not both")
-    label = None if version is not None else (label or "production")
+    if unit is not None and (label is not None or version is not None):
+        raise InvalidInput("get_prompt takes a unit (the server picks the version) or a label/version, not both")
+    label = None if version is not None or unit is not None else (label or "production")
     where = _where(project, timeout)
-    key = (*where, name, label, version)
+    key = (*where, name, label, version, unit)
     with _LOCK:
         entry = _CACHE.get(key)
         if entry is not None and (version is None and time.monotonic() - entry.fetched >= cache_ttl):
@@ -138,7 +143,7 @@ def get_prompt(name: str, label: str | None = None, version: int | None = None, 
     if entry is not None:
         return entry.prompt
     try:
-        prompt = _fetch(where, name, label, version)
+        prompt = _fetch(where, name, label, version, unit)
     except (TenbinError, httpx.HTTPError) as exc:
         return _fall_back(name, fallback, where[0], exc)
     with _LOCK:
@@ -152,19 +157,22 @@ def _where(project: str | None, timeout: float) -> tuple[str, str, str, float]:
     return endpoint.rstrip("/"), name, STATE.api_key or config.API_KEY.get(), timeout
 
 
-def _fetch(where: tuple[str, str, str, float], name: str, label: str | None, version: int | None) -> Prompt:
+def _fetch(where: tuple[str, str, str, float], name: str, label: str | None, version: int | None,
+           unit: str | None = None) -> Prompt:
     endpoint, project, api_key, timeout = where
     if not endpoint:
         raise InvalidInput("no tenbin server configured: call tenbin.init(endpoint) or set TENBIN_ENDPOINT")
     with Client(endpoint, api_key or None, timeout=timeout) as client:
+        if unit is not None:
+            return Prompt.from_version(client.assign_prompt(name, unit, project))
         return Prompt.from_version(client.prompt(name, project, label=label, version=version), label)
 
 
 def _refresh(key: tuple[Any, ...], where: tuple[str, str, str, float]) -> None:
     """Replace a stale entry; on failure keep serving it (and try again after the next TTL)."""
-    name, label, version = key[-3:]
+    name, label, version, unit = key[-4:]
     try:
-        prompt = _fetch(where, name, label, version)
+        prompt = _fetch(where, name, label, version, unit)
     except Exception as exc:  # noqa: BLE001 - a background refresh must never raise into the app
         log.warning("tenbin: could not refresh prompt %r (%s); serving the cached version", name, exc)
         prompt = None

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from tenbin.server.routes import datasets, evals, feedback, metrics, projects, prompts, traces
+from tenbin.server.routes import datasets, evals, feedback, metrics, projects, prompt_experiments, prompts, traces
 from tenbin.server.routes import embeddings
 
-ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router, datasets.router]
+ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router,
+                            datasets.router, prompt_experiments.router]
 ROUTERS.append(embeddings.router)
