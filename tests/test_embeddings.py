@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select, text
 from tenbin.analytics.embedders import get_embedder
 from tenbin.analytics.embedding import run_embed, span_text
 from tenbin.errors import InvalidInput, NotFound
-from tenbin.store.embeddings import similar_spans
+from tenbin.store.embeddings import pg_similar_sql, similar_spans
 from tenbin.store.models import SpanEmbedding
 from tests.embed_helpers import Recording, T0, TOPICS, llm_row, store_rows, topic_spans
 
@@ -112,3 +112,16 @@ def test_postgres_has_an_hnsw_index_for_each_model(engine: Engine) -> None:
     assert any("vector(384)" in d and "all-MiniLM-L6-v2" in d for d in hnsw)
     assert any("vector(256)" in d and "wordllama" in d for d in hnsw)
     assert dict(per_model) == {"all-MiniLM-L6-v2": SPANS, "wordllama-l2-supercat-256": SPANS}
+
+
+def test_postgres_similar_query_can_use_the_models_hnsw_index(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("HNSW indexes exist on PostgreSQL only")
+    by_topic = topic_spans(engine)
+    embedder = get_embedder("wordllama")
+    run_embed(engine, "p", embedder, "input")
+    params = {"q": embedder.embed(["refund"])[0], "field": "input", "pid": 1, "sid": by_topic["refund"][0], "k": 3}
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = conn.execute(pg_similar_sql(embedder.name, embedder.dim, explain=True), params).scalars().all()
+    assert any("ix_span_emb_hnsw_" in line for line in plan), plan

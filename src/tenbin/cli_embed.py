@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tenbin import jobs
+from tenbin.analytics.embedding import DEFAULT_BATCH
 from tenbin.errors import TenbinError
 
 console = Console()
@@ -25,7 +26,7 @@ def embed(
     project: Annotated[str, typer.Option("--project", "-p")],
     model: Annotated[str, typer.Option(help="minilm (default, local), wordllama (fast, static) or openai")] = "minilm",
     field: Annotated[str, typer.Option(help="input, output or both")] = "both",
-    batch_size: Annotated[int, typer.Option(help="spans per batch (and per checkpoint)")] = 64,
+    batch_size: Annotated[int, typer.Option(help="spans per batch (and per checkpoint)")] = DEFAULT_BATCH,
     embedding_model: Annotated[str, typer.Option(help="with --model openai: the endpoint's model name")] = "",
     base_url: Annotated[str | None, typer.Option(help="with --model openai; default TENBIN_LLM_BASE_URL")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")] = None,

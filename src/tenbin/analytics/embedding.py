@@ -23,6 +23,9 @@ LATE_US = 10 * 60 * 1_000_000
 MAX_CHARS = 8000
 """Longer texts are cut: every model truncates to a few hundred tokens anyway."""
 FIELD_CHOICES = ("input", "output", "both")
+DEFAULT_BATCH = 256
+"""Spans per batch and checkpoint: the model sorts a batch's texts by length, and bigger batches pad
+less (64 spans ran at 0.71× a single `encode` over all texts, 256 at 0.85×; see benchmarks)."""
 
 
 def _content(message: Any) -> str | None:
@@ -62,7 +65,7 @@ class EmbedJob:
     project_id: int
     embedder: Embedder
     fields: tuple[str, ...]
-    batch_size: int = 64
+    batch_size: int = DEFAULT_BATCH
     name: str = dc_field(init=False)
 
     def __post_init__(self) -> None:
@@ -96,14 +99,15 @@ class EmbedJob:
         store.insert_vectors(conn, self.project_id, self.embedder.name, keys, result)
 
 
-def embed_job(engine: Engine, project: str, embedder: Embedder, field: str = "both", batch_size: int = 64) -> EmbedJob:
+def embed_job(engine: Engine, project: str, embedder: Embedder, field: str = "both",
+              batch_size: int = DEFAULT_BATCH) -> EmbedJob:
     """The job for a project by name; on PostgreSQL also makes sure the model's HNSW index exists."""
     job = EmbedJob(engine, lookup_project(engine, project), embedder, fields_for(field), batch_size)
     store.ensure_index(engine, embedder.name, embedder.dim)
     return job
 
 
-def run_embed(engine: Engine, project: str, embedder: Embedder, field: str = "both", batch_size: int = 64,
+def run_embed(engine: Engine, project: str, embedder: Embedder, field: str = "both", batch_size: int = DEFAULT_BATCH,
               progress: jobs.ProgressFn | None = None) -> dict[str, Any]:
     """Embed the project's not-yet-embedded LLM spans now; returns the job's final checkpoint."""
     return jobs.run_job(engine, embed_job(engine, project, embedder, field, batch_size), progress)

@@ -157,14 +157,18 @@ def _search_sqlite(engine: Engine, row: Any, span_id: str, field: str, limit: in
     return [(found[i].span_id, float(scores[i])) for i in top]
 
 
-def _search_pg(engine: Engine, row: Any, span_id: str, field: str, limit: int) -> list[tuple[str, float]]:
-    dim, model = int(row.dim), check_model_name(row.model)
-    expr = f"(vector::vector({dim}))"
-    sql = text(
-        f"SELECT span_id, 1 - ({expr} <=> :q) AS score FROM span_embeddings "
-        f"WHERE model = '{model}' AND field = :field AND project_id = :pid AND span_id <> :sid "
+def pg_similar_sql(model: str, dim: int, explain: bool = False) -> Any:
+    """Nearest vectors of one model; its expression and literal model match the model's HNSW index."""
+    expr = f"(vector::vector({int(dim)}))"
+    return text(
+        f"{'EXPLAIN ' if explain else ''}SELECT span_id, 1 - ({expr} <=> :q) AS score FROM span_embeddings "
+        f"WHERE model = '{check_model_name(model)}' AND field = :field AND project_id = :pid AND span_id <> :sid "
         f"ORDER BY {expr} <=> :q LIMIT :k"
-    ).bindparams(bindparam("q", type_=VECTOR(dim)))
+    ).bindparams(bindparam("q", type_=VECTOR(int(dim))))
+
+
+def _search_pg(engine: Engine, row: Any, span_id: str, field: str, limit: int) -> list[tuple[str, float]]:
+    sql = pg_similar_sql(row.model, row.dim)
     with engine.begin() as conn:
         # The project and field are filtered after the index scan; iterative scans keep going until
         # `limit` rows pass the filter instead of returning too few.

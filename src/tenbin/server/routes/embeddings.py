@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from tenbin import jobs
 from tenbin.server.auth import Access, reader, writer
+from tenbin.analytics.embedding import DEFAULT_BATCH
 from tenbin.store import embeddings as store
 from tenbin.store.jobs import list_checkpoints
 from tenbin.store.keys import project_id
@@ -19,7 +20,7 @@ router = APIRouter(tags=["embeddings"])
 class EmbedJobIn(BaseModel):
     model: Literal["minilm", "wordllama", "openai"] = "minilm"
     field: Literal["input", "output", "both"] = "both"
-    batch_size: int = Field(64, ge=1, le=10_000)
+    batch_size: int = Field(DEFAULT_BATCH, ge=1, le=10_000)
     embedding_model: str = Field("", max_length=200, description="with model=openai: the model name at TENBIN_LLM_BASE_URL")
 
 
