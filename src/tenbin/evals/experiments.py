@@ -70,21 +70,25 @@ def variables_for(template: Template, value: Any) -> dict[str, Any]:
                        "with those keys, or name one variable `input`")
 
 
-def prompt_task(version: Mapping[str, Any], llm: LLM) -> Task:
-    """A task that renders `version` with the example's input and asks `llm`."""
-    template = prompts.template_of(version)
-    params = {k: v for k, v in (version.get("params") or {}).items() if k in CHAT_PARAMS}
+class PromptTask:
+    """A task that renders a prompt version with the example's input and asks `llm`."""
 
-    def call(value: Any) -> TaskOutput:
-        variables = variables_for(template, value)
-        rendered = template.render(**variables)
+    def __init__(self, version: Mapping[str, Any], llm: LLM) -> None:
+        self.version, self.llm = version, llm
+        self.template = prompts.template_of(version)
+        self.params = {k: v for k, v in (version.get("params") or {}).items() if k in CHAT_PARAMS}
+
+    def check(self, value: Any) -> None:
+        """Raise InvalidInput if `value` cannot fill the template (before any LLM call)."""
+        self.template.values(variables_for(self.template, value))
+
+    def __call__(self, value: Any) -> TaskOutput:
+        variables = variables_for(self.template, value)
+        rendered = self.template.render(**variables)
         messages = rendered if isinstance(rendered, list) else [{"role": "user", "content": rendered}]
-        info = PromptInfo(version["name"], version["version"], template.as_text(), variables)
-        result = llm.chat(messages, prompt=info, span_name=f"experiment:{version['name']}", **params)
+        info = PromptInfo(self.version["name"], self.version["version"], self.template.as_text(), variables)
+        result = self.llm.chat(messages, prompt=info, span_name=f"experiment:{self.version['name']}", **self.params)
         return TaskOutput(result.text, None, result.latency_ms, result.prompt_tokens, result.completion_tokens)
-
-    call.check = lambda value: template.values(variables_for(template, value))  # type: ignore[attr-defined]
-    return call
 
 
 def function_task(fn: Callable[[Any], Any]) -> Task:
@@ -127,10 +131,9 @@ def check_examples(examples: Sequence[Mapping[str, Any]], evaluators: Sequence[E
                     f"evaluator {evaluator.name!r} needs the field {name!r} ({_FIELD_SOURCES.get(name, name)}), which is "
                     f"empty on {len(missing)} of {len(examples)} examples of {where} (ids {missing[:10]}): fill it in, "
                     "or choose evaluators that do not need it")
-    check = getattr(task, "check", None)
-    for example in examples if check else ():
+    for example in examples if isinstance(task, PromptTask) else ():
         try:
-            check(example["input"])
+            task.check(example["input"])
         except InvalidInput as exc:
             raise InvalidInput(f"example {example['id']} of {where} does not fit the prompt: {exc}") from None
 
@@ -200,7 +203,7 @@ def run_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evalu
     llm = llm or LLM()
     resolved = registry.resolve(evaluators, llm)
     data = store.get_dataset(engine, project, dataset, version)
-    task = prompt_task(found, llm)
+    task = PromptTask(found, llm)
     where = f"dataset {dataset!r} v{data['version']}"
     check_examples(data["examples"], resolved, task, where)
     results = execute(data["examples"], task, resolved, tracer=tracer, workers=llm.max_concurrency)
