@@ -8,7 +8,6 @@ experiment that ran on it) still means the same examples.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.store.engine import write_transaction
+from tenbin.store.lookup import id_by_name, now_us
 from tenbin.store.models import (
     Dataset,
     DatasetExample,
@@ -31,19 +31,8 @@ EXAMPLE_FIELDS = ("input", "expected", "metadata", "source_span_id")
 RESULT_FIELDS = ("example_id", "output", "error", "latency_ms", "prompt_tokens", "completion_tokens", "scores")
 
 
-def _now_us() -> int:
-    return int(time.time() * 1_000_000)
-
-
 def _dataset_id(conn: Connection, project: str, name: str, *, lock: bool = False) -> int:
-    stmt = select(Dataset.id).join(Project, Project.id == Dataset.project_id).where(
-        Project.name == project, Dataset.name == name)
-    found = conn.execute(stmt.with_for_update(of=Dataset) if lock else stmt).scalar()
-    if found is None:
-        names = conn.execute(select(Dataset.name).join(Project, Project.id == Dataset.project_id)
-                             .where(Project.name == project).order_by(Dataset.name).limit(20)).scalars().all()
-        raise NotFound(f"project {project!r} has no dataset named {name!r}; datasets are: {', '.join(names) or 'none yet'}")
-    return found
+    return id_by_name(conn, Dataset, project, name, "dataset", lock=lock)
 
 
 def _latest(conn: Connection, dataset_id: int) -> int:
@@ -66,7 +55,7 @@ def _member_ids(conn: Connection, version_id: int) -> list[int]:
 
 def _write_version(conn: Connection, dataset_id: int, example_ids: Sequence[int], message: str) -> dict[str, Any]:
     row = {"dataset_id": dataset_id, "version": _latest(conn, dataset_id) + 1, "message": message,
-           "example_count": len(example_ids), "created_us": _now_us()}
+           "example_count": len(example_ids), "created_us": now_us()}
     vid = conn.execute(DatasetVersion.__table__.insert().returning(DatasetVersion.id), row).scalar_one()
     if example_ids:
         conn.execute(DatasetVersionExample.__table__.insert(), [{"version_id": vid, "example_id": e} for e in example_ids])
@@ -74,7 +63,7 @@ def _write_version(conn: Connection, dataset_id: int, example_ids: Sequence[int]
 
 
 def _insert_examples(conn: Connection, dataset_id: int, examples: Sequence[dict[str, Any]]) -> list[int]:
-    now = _now_us()
+    now = now_us()
     table = DatasetExample.__table__
     return [conn.execute(table.insert().returning(table.c.id),
                          {"dataset_id": dataset_id, "input": e.get("input"), "expected": e.get("expected"),
@@ -93,7 +82,7 @@ def create_dataset(engine: Engine, project: str, name: str, examples: Sequence[d
                                "(a new version) or pick another name")
         dataset_id = conn.execute(Dataset.__table__.insert().returning(Dataset.id),
                                   {"project_id": project_id, "name": name, "description": description,
-                                   "created_us": _now_us()}).scalar_one()
+                                   "created_us": now_us()}).scalar_one()
         version = _write_version(conn, dataset_id, _insert_examples(conn, dataset_id, examples), message)
     return {"name": name, "description": description, **version}
 
@@ -151,7 +140,7 @@ def insert_experiment(engine: Engine, project: str, dataset: str, version: int, 
         strangers = sorted({r.get("example_id") for r in results} - members)
         if strangers:
             raise InvalidInput(f"examples {strangers[:10]} are not in dataset {dataset!r} v{version}; nothing stored")
-        row = {"dataset_id": dataset_id, "dataset_version": version, "created_us": _now_us(),
+        row = {"dataset_id": dataset_id, "dataset_version": version, "created_us": now_us(),
                **{k: fields.get(k) for k in ("name", "task", "evaluators", "summary")}}
         exp_id = conn.execute(Experiment.__table__.insert().returning(Experiment.id), row).scalar_one()
         if results:

@@ -3,13 +3,13 @@ joins feedback to spans (metrics, lists, clusters) sees trace-level judgements t
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.store.engine import write_transaction
+from tenbin.store.lookup import now_us
 from tenbin.store.models import Feedback, Project, Span, Trace
 
 KINDS = ("thumbs", "score", "label", "comment")
@@ -42,7 +42,7 @@ def add_feedback(engine: Engine, *, span_id: str | None = None, trace_id: str | 
         target = _target(conn, span_id, trace_id, project)
         row = {
             **target, "name": name or kind, "kind": kind, "value": value, "label": label,
-            "comment": comment, "source": source, "author": author, "created_us": int(time.time() * 1e6),
+            "comment": comment, "source": source, "author": author, "created_us": now_us(),
             "details": details or None,
         }
         row["id"] = conn.execute(Feedback.__table__.insert().returning(Feedback.id), row).scalar_one()

@@ -8,7 +8,6 @@ the feedback rows with the metric's name on those spans' traces (on any span, or
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,16 +16,13 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.store.engine import write_transaction
 from tenbin.store.models import Feedback, Project, Prompt, PromptExperiment, PromptExposure, Span
+from tenbin.store.lookup import now_us
 from tenbin.store.prompts import _insert, _prompt_id
 from tenbin.store.queries import iso
 
 _experiments = PromptExperiment.__table__
 RUNNING, STOPPED = "running", "stopped"
 EVAL_SOURCES = ("llm", "code")
-
-
-def now_us() -> int:
-    return int(time.time() * 1_000_000)
 
 
 def _row(row: Any, prompt: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ numbers never collide and each audit entry's `from_version` is the previous move
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -16,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tenbin.errors import NotFound
 from tenbin.store.engine import write_transaction
+from tenbin.store.lookup import id_by_name, now_us
 from tenbin.store.models import Project, Prompt, PromptLabel, PromptLabelMove, PromptVersion
 from tenbin.store.writes import ensure_projects
 
@@ -23,20 +23,8 @@ _versions = PromptVersion.__table__
 VERSION_FIELDS = ("format", "template", "messages", "variables", "model", "params", "examples", "message", "author")
 
 
-def _now_us() -> int:
-    return int(time.time() * 1_000_000)
-
-
 def _prompt_id(conn: Connection, project: str, name: str, *, lock: bool = False) -> int:
-    stmt = select(Prompt.id).join(Project, Project.id == Prompt.project_id).where(
-        Project.name == project, Prompt.name == name)
-    pid = conn.execute(stmt.with_for_update(of=Prompt) if lock else stmt).scalar()
-    if pid is None:
-        names = conn.execute(select(Prompt.name).join(Project, Project.id == Prompt.project_id)
-                             .where(Project.name == project).order_by(Prompt.name).limit(20)).scalars().all()
-        known = ", ".join(names) if names else "none yet"
-        raise NotFound(f"project {project!r} has no prompt named {name!r}; prompts are: {known}")
-    return pid
+    return id_by_name(conn, Prompt, project, name, "prompt", lock=lock)
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -48,11 +36,11 @@ def push_version(engine: Engine, project: str, name: str, fields: dict[str, Any]
     with write_transaction(engine) as conn:
         project_id = ensure_projects(conn, {project})[project]
         conn.execute(_insert(conn, Prompt.__table__).on_conflict_do_nothing(index_elements=["project_id", "name"]),
-                     {"project_id": project_id, "name": name, "created_us": _now_us()})
+                     {"project_id": project_id, "name": name, "created_us": now_us()})
         prompt_id = _prompt_id(conn, project, name, lock=True)
         latest = conn.execute(select(func.max(PromptVersion.version)).where(PromptVersion.prompt_id == prompt_id)).scalar()
         row = {**{k: fields.get(k) for k in VERSION_FIELDS}, "prompt_id": prompt_id, "version": (latest or 0) + 1,
-               "created_us": _now_us()}
+               "created_us": now_us()}
         row["message"] = row["message"] or ""
         conn.execute(PromptVersion.__table__.insert(), row)
     return {"name": name, "labels": [], **{k: v for k, v in row.items() if k != "prompt_id"}}
@@ -133,7 +121,7 @@ def move_label(engine: Engine, project: str, name: str, label: str, version: int
             raise NotFound(f"prompt {name!r} has no version {version}; versions are 1 to {latest}")
         current = conn.execute(select(PromptLabel.version).where(
             PromptLabel.prompt_id == prompt_id, PromptLabel.label == label)).scalar()
-        now = _now_us()
+        now = now_us()
         upsert = _insert(conn, PromptLabel.__table__).values(prompt_id=prompt_id, label=label, version=version,
                                                             updated_us=now)
         conn.execute(upsert.on_conflict_do_update(index_elements=["prompt_id", "label"],
