@@ -27,9 +27,8 @@ test: $(STAMP) browser
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m tenbin.demo
 
-demo-stop:
-	@for f in .tenbin-demo/server.pid .tenbin-demo/llm.pid; do \
-	  [ -f $$f ] && for p in $$(cat $$f); do kill -- -$$p 2>/dev/null; done; rm -f $$f; done; true
+demo-stop: $(STAMP)
+	$(PY) -m tenbin.demo --stop
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

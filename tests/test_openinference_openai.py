@@ -13,14 +13,9 @@ from typing import Any
 import openai
 import pytest
 from openinference.instrumentation.openai import OpenAIInstrumentor
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from sqlalchemy import Engine, select
 
-from tenbin.llm.scripted import ScriptedLLM
-from tenbin.store.models import Project, Span
+from tests.integration_helpers import scripted, stored_spans, traced_into  # noqa: F401 - scripted is a fixture
 
 PROJECT = "openai-test"
 MESSAGES = [
@@ -29,30 +24,11 @@ MESSAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def scripted() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as llm:
-        yield llm
-
-
 @pytest.fixture
 def provider(server: Any) -> Iterator[TracerProvider]:
     """openai calls traced by the instrumentor and exported synchronously to the tenbin `server`."""
-    provider = TracerProvider(resource=Resource({"openinference.project.name": PROJECT}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{server.url}/v1/traces")))
-    OpenAIInstrumentor().instrument(tracer_provider=provider)
-    try:
+    with traced_into(server.url, PROJECT, OpenAIInstrumentor()) as provider:
         yield provider
-    finally:
-        OpenAIInstrumentor().uninstrument()
-        provider.shutdown()
-
-
-def stored_spans(engine: Engine) -> list[Any]:
-    """Every stored span with its project name, oldest first."""
-    query = select(Span, Project.name.label("project")).join(Project, Project.id == Span.project_id)
-    with engine.connect() as conn:
-        return list(conn.execute(query.order_by(Span.start_us)).all())
 
 
 def assert_llm_span(row: Any, model: str, usage: Any, answer: str, messages: list[dict[str, str]]) -> None:

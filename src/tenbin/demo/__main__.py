@@ -135,10 +135,13 @@ def main() -> None:
     parser.add_argument("--llm-port", type=int, default=6207)
     parser.add_argument("--workers", type=int, default=2, help="model servers, each with its own worker")
     parser.add_argument("--workdir", type=Path, default=Path(".tenbin-demo"))
+    parser.add_argument("--stop", action="store_true", help="only stop the servers a demo left running")
     args = parser.parse_args()
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     stop_previous(workdir)
+    if args.stop:
+        return
     url = start_tenbin(workdir, args.port)
     console.print(f"tenbin is running at {url} (database {workdir / 'tenbin.db'})")
     with console.status("starting the local model (SmolLM2-135M-Instruct on llama.cpp)"):

@@ -204,12 +204,16 @@ def get_span(engine: Engine, span_id: str, project: str | None = None) -> dict[s
         if row is None or (project is not None and row.project != project):
             raise NotFound(f"no span with id {span_id!r}")
         span = span_dict(row)
-        span["feedback"] = [f for f in list_feedback(conn, span["trace_id"]) if f["span_id"] == span_id]
+        span["feedback"] = list_feedback(conn, span["trace_id"], span_id)
     return span
 
 
-def list_feedback(conn: Any, trace_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(Feedback).where(Feedback.trace_id == trace_id).order_by(Feedback.id))
+def list_feedback(conn: Any, trace_id: str, span_id: str | None = None) -> list[dict[str, Any]]:
+    """Feedback of a trace, oldest first; only one span's when `span_id` is given."""
+    stmt = select(Feedback).where(Feedback.trace_id == trace_id)
+    if span_id is not None:
+        stmt = stmt.where(Feedback.span_id == span_id)
+    rows = conn.execute(stmt.order_by(Feedback.id))
     return [{**dict(r._mapping), "created_at": iso(r.created_us)} for r in rows]
 
 
