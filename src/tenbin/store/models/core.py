@@ -1,0 +1,127 @@
+"""Projects, API keys, traces, spans and feedback: the observability core."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenbin.store.models.base import Base, Json, utcnow
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """Only the SHA-256 of a key is stored; `prefix` lets a user recognise it in a listing."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Trace(Base):
+    """One row per trace, kept up to date by ingest so trace lists never group a million spans."""
+
+    __tablename__ = "traces"
+    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int] = mapped_column(BigInteger)
+    root_span_id: Mapped[str | None] = mapped_column(String(16))
+    session_id: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    latency_us: Mapped[int] = mapped_column(BigInteger, Computed("end_us - start_us", persisted=True))
+    """Computed by the database, so "slowest traces" is an index read; ingest never writes it."""
+    __table_args__ = (
+        Index("ix_traces_project_start", "project_id", "start_us", "trace_id"),
+        Index("ix_traces_project_latency", "project_id", "latency_us", "trace_id"),
+        Index("ix_traces_project_session", "project_id", "session_id"),
+    )
+
+
+class Span(Base):
+    __tablename__ = "spans"
+    span_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8))
+    status_message: Mapped[str | None] = mapped_column(Text)
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int] = mapped_column(BigInteger)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    input_value: Mapped[str | None] = mapped_column(Text)
+    input_mime: Mapped[str | None] = mapped_column(String(100))
+    output_value: Mapped[str | None] = mapped_column(Text)
+    output_mime: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    total_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float)
+    session_id: Mapped[str | None] = mapped_column(String(200))
+    session_step: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    prompt_name: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(100))
+    prompt_template: Mapped[str | None] = mapped_column(Text)
+    prompt_variables: Mapped[Any] = mapped_column(Json, nullable=True)
+    tags: Mapped[Any] = mapped_column(Json, nullable=True)
+    meta: Mapped[Any] = mapped_column("metadata", Json, nullable=True)
+    attributes: Mapped[Any] = mapped_column(Json, nullable=True)
+    events: Mapped[Any] = mapped_column(Json, nullable=True)
+    __table_args__ = (
+        Index("ix_spans_project_start", "project_id", "start_us"),
+        Index("ix_spans_project_kind_start", "project_id", "kind", "start_us"),
+        Index("ix_spans_project_status", "project_id", "status"),
+        Index("ix_spans_project_latency", "project_id", "latency_ms"),
+        Index("ix_spans_project_model", "project_id", "model"),
+        Index("ix_spans_session_step", "session_id", "session_step"),
+        Index("ix_spans_project_user", "project_id", "user_id"),
+        Index("ix_spans_prompt", "project_id", "prompt_name", "prompt_version"),
+        Index("ix_spans_project_prompt_tokens", "project_id", "prompt_tokens"),
+        Index("ix_spans_project_completion_tokens", "project_id", "completion_tokens"),
+        Index("ix_spans_project_sample", "project_id", "span_id", "start_us", "status", "latency_ms",
+              "prompt_tokens", "completion_tokens", "total_tokens"),
+    )
+
+
+class Feedback(Base):
+    """Human, LLM or code judgement of a span (or of a whole trace when `span_id` is null)."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    trace_id: Mapped[str] = mapped_column(String(32), index=True)
+    span_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(200))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[Any] = mapped_column(Json, nullable=True)
+    """An evaluator's extras: tokens, latency, its version, raw model text, per-document labels."""
+    __table_args__ = (
+        Index("ix_feedback_project_name", "project_id", "name", "created_us"),
+        Index("ix_feedback_project_kind", "project_id", "kind", "trace_id", "value"),
+    )
+
+
+SPAN_COLUMNS: tuple[str, ...] = tuple(c.key for c in Span.__table__.columns)
