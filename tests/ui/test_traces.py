@@ -97,6 +97,20 @@ def test_next_page_continues_where_the_first_ended_and_first_page_returns(page: 
     assert trace_links(page) == first_page
 
 
+def test_previous_page_walks_back_through_the_pages_seen(page: Page, ui_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(ui_server.url + TRACES + "?limit=10")
+    pages = [trace_links(page)]
+    for _ in range(2):
+        page.get_by_role("link", name="Next page").click()
+        pages.append(trace_links(page))
+    assert all(pages) and len({t for p in pages for t in p}) == sum(len(p) for p in pages)
+    page.get_by_role("link", name="Previous page").click()
+    assert trace_links(page) == pages[1]
+    page.get_by_role("link", name="Previous page").click()
+    assert trace_links(page) == pages[0]
+    expect(page.get_by_role("link", name="Previous page")).to_have_count(0)
+
+
 def test_time_range_empty_result_explains_how_to_widen_it(page: Page, ui_server) -> None:  # type: ignore[no-untyped-def]
     page.goto(ui_server.url + TRACES + "?start=2000-01-01T00:00&end=2000-01-02T00:00&filter=kind+%3D%3D+%22LLM%22")
     expect(page.get_by_role("heading", name="No traces match")).to_be_visible()

@@ -32,6 +32,9 @@ RANGES: dict[str, tuple[str, timedelta | None]] = {
 }
 SORTS = ("start_time", "latency_ms")
 MAX_PAGE = 200
+MAX_BACK = 20
+"""Earlier pages remembered for "Previous page"; keyset cursors only go forward, so the URL keeps them."""
+FIRST = "~"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class ListState:
     end: str = ""
     sort: str = "start_time"
     order: str = "desc"
+    back: str = ""
+    """The cursors of the pages before this one, oldest first, comma-separated (`~` = the first page)."""
     cursor: str = ""
     limit: str = "50"
 
@@ -53,6 +58,8 @@ class ListState:
 
     def url(self, project: str, **changes: str) -> str:
         """This view's link with some state changed; defaults are left out so links stay short."""
+        if "cursor" in changes and "back" not in changes:
+            changes["back"] = ""
         state, default = asdict(replace(self, **changes)), asdict(ListState())
         params = {k: v for k, v in state.items() if v and v != default[k]}
         return f"/projects/{quote(project, safe='')}/traces" + (f"?{urlencode(params)}" if params else "")
@@ -61,6 +68,21 @@ class ListState:
         """Clicking the active column flips the order; another column starts descending."""
         order = ("asc" if self.order == "desc" else "desc") if sort == self.sort else "desc"
         return self.url(project, sort=sort, order=order, cursor="")
+
+    def next_url(self, project: str, next_cursor: str) -> str:
+        stack = [*self._stack(), self.cursor or FIRST][-MAX_BACK:]
+        return self.url(project, cursor=next_cursor, back=",".join(stack))
+
+    def previous_url(self, project: str) -> str | None:
+        """The page before this one, or None on the first page (or when the trail was trimmed away)."""
+        stack = self._stack()
+        if not stack:
+            return None
+        previous = stack.pop()
+        return self.url(project, cursor="" if previous == FIRST else previous, back=",".join(stack))
+
+    def _stack(self) -> list[str]:
+        return [c for c in self.back.split(",") if c]
 
     def page_size(self) -> int:
         if not self.limit.isdigit() or not 1 <= int(self.limit) <= MAX_PAGE:
