@@ -7,6 +7,7 @@ Times are integer microseconds since the Unix epoch (`*_us`): the one representa
 of a span are real, indexed columns; everything else an app sends stays in `attributes` (JSON).
 """
 
+from tenbin.store.models.analyses import Analysis, AnalysisCluster, AnalysisPoint
 from tenbin.store.models.base import Base, Json, utcnow
 from tenbin.store.models.core import SPAN_COLUMNS, ApiKey, Feedback, Project, Span, Trace
 from tenbin.store.models.datasets import Dataset, DatasetExample, DatasetVersion, DatasetVersionExample, Experiment, ExperimentResult
@@ -15,7 +16,7 @@ from tenbin.store.models.prompt_experiments import PromptExperiment, PromptExpos
 from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, PromptVersion
 
 __all__ = [
-    "SPAN_COLUMNS", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
+    "SPAN_COLUMNS", "Analysis", "AnalysisCluster", "AnalysisPoint", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
     "ExperimentResult", "Feedback", "Job", "Json", "Project", "Prompt", "PromptExperiment", "PromptExposure",
     "PromptLabel", "PromptLabelMove", "PromptVersion", "Span", "SpanEmbedding", "Trace", "utcnow",
 ]
