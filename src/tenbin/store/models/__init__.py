@@ -13,10 +13,11 @@ from tenbin.store.models.core import SPAN_COLUMNS, ApiKey, Feedback, Project, Sp
 from tenbin.store.models.datasets import Dataset, DatasetExample, DatasetVersion, DatasetVersionExample, Experiment, ExperimentResult
 from tenbin.store.models.jobs import Job, SpanEmbedding
 from tenbin.store.models.prompt_experiments import PromptExperiment, PromptExposure
+from tenbin.store.models.prompt_generation import PromptCandidate, PromptCandidateResult, PromptGeneration
 from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, PromptVersion
 
 __all__ = [
     "SPAN_COLUMNS", "Analysis", "AnalysisCluster", "AnalysisPoint", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
-    "ExperimentResult", "Feedback", "Job", "Json", "Project", "Prompt", "PromptExperiment", "PromptExposure",
+    "ExperimentResult", "Feedback", "Job", "Json", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
     "PromptLabel", "PromptLabelMove", "PromptVersion", "Span", "SpanEmbedding", "Trace", "utcnow",
 ]
