@@ -32,10 +32,12 @@ from tenbin.agents import (
     sql_query_tool,
     tokenize,
 )
-from tenbin.errors import LLMUnavailable
+from tenbin.errors import InvalidInput, LLMUnavailable
 from tenbin.llm import LLM
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.loopback import free_port
+from tenbin.prompts.templates import Template
+from tenbin.sdk.prompts import Prompt
 from tenbin.store.models import Span
 from tests.conftest import RunningServer
 
@@ -222,6 +224,55 @@ def test_run_leaves_a_span_tree_with_documents_tool_arguments_and_prompt_version
     documents = retriever.attributes["retrieval.documents"]
     assert documents[0]["id"] == "refunds.md#0" and documents[0]["score"] > 0
     assert json.loads(documents[0]["metadata"])["source"] == "refunds.md › How to request"
+
+
+def chat_prompt(system: str, user: str, version: int = 7) -> Prompt:
+    return Prompt("docs-answer", Template.create(messages=[{"role": "system", "content": system},
+                                                           {"role": "user", "content": user}]), version)
+
+
+def test_a_registry_prompt_is_rendered_with_the_agent_variables_and_recorded_on_the_spans(
+    traced: RunningServer, engine: Engine, docs: BM25Retriever
+) -> None:
+    prompt = chat_prompt("You are {{ assistant }}. Be brief.", "Q: {{ question }}\n{{ passages }}")
+    with ScriptedLLM(script=replies('{"answer": "Open Billing [1]."}')) as model:
+        agent = Agent(LLM(model.base_url, model.model), [search_docs_tool(docs)], assistant="Kumo help",
+                      pre_search="search_docs")
+        agent.run("How do I request a refund?", history=[("Hi", "Hello")], prompt=prompt)
+        sent = model.requests[0]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[0]["content"] == "You are Kumo help. Be brief."
+    assert sent[-1]["content"].startswith("Q: How do I request a refund?\n[1] (refunds.md")
+    spans = stored_spans(engine)
+    llm = next(s for s in spans if s.kind == "LLM")
+    agent_span = next(s for s in spans if s.kind == "AGENT")
+    assert (llm.prompt_name, llm.prompt_version) == ("docs-answer", "7")
+    assert (agent_span.prompt_name, agent_span.prompt_version) == ("docs-answer", "7")
+    assert set(llm.prompt_variables) == {"assistant", "question", "passages"} and "Be brief" in llm.prompt_template
+
+
+def test_a_text_prompt_is_the_system_message_and_the_turn_keeps_the_passages(docs: BM25Retriever) -> None:
+    prompt = Prompt("docs-answer", Template.create("Answer as {assistant}, citing [n]."), 2)
+    with ScriptedLLM(script=replies('{"answer": "Open Billing [1]."}')) as model:
+        Agent(LLM(model.base_url, model.model), [search_docs_tool(docs)], assistant="a clerk",
+              pre_search="search_docs").run("How do I request a refund?", prompt=prompt)
+        sent = model.requests[0]["messages"]
+    assert sent[0] == {"role": "system", "content": "Answer as a clerk, citing [n]."}
+    assert sent[1]["content"].startswith("Passages:\n[1] (refunds.md")
+    assert sent[1]["content"].endswith("Question: How do I request a refund?")
+
+
+@pytest.mark.parametrize(("prompt", "message"), [
+    (Prompt("p", Template.create("Hi {tone}"), 3),
+     r"prompt 'p' v3 does not fit the agent: missing variable\(s\) \['tone'\].*The agent fills: assistant"),
+    (Prompt("p", Template.create(messages=[{"role": "system", "content": "x"}, {"role": "assistant", "content": "y"}]),
+            4), "ends with a 'assistant' message"),
+])
+def test_a_prompt_the_agent_cannot_fill_is_refused_before_any_model_call(prompt: Prompt, message: str) -> None:
+    with ScriptedLLM(script=replies('{"answer": "x"}')) as model:
+        with pytest.raises(InvalidInput, match=message):
+            Agent(LLM(model.base_url, model.model), []).run("hello?", prompt=prompt)
+        assert model.requests == []
 
 
 # --- read-only SQL ------------------------------------------------------------------------------

@@ -7,6 +7,12 @@ raises becomes an observation (and an ERROR on its TOOL span); and when retries 
 agent answers plainly from the best passage it has. Optionally a retrieval runs *before* the first
 model call (`pre_search`), so the answer is grounded even when the model never calls a tool.
 
+The prompt is a `tenbin.Prompt` (e.g. from `tenbin.get_prompt`, so it can change in the registry
+without a deploy) rendered with the agent's variables (`VARIABLES`); a chat template's last message
+is the user's turn and earlier turns go before it. Without one, the agent's built-in template is
+used (`builtin_prompt()`, also the fallback to give `get_prompt`). Rendering records the prompt's
+name, version, template and variables on the AGENT span and on each LLM span.
+
 Spans: AGENT (the run) → CHAIN per step → LLM (from `tenbin.llm`) / TOOL → RETRIEVER. An
 unreachable model (LLMUnavailable) propagates, leaving the AGENT span in ERROR.
 """
@@ -22,7 +28,10 @@ from tenbin.agents.citations import cited_passages
 from tenbin.agents.parsing import FinalAnswer, MalformedReply, ToolCall, parse_action
 from tenbin.agents.retriever import Passage
 from tenbin.agents.tools import BadArguments, Tool, clip, format_passages, run_tool
+from tenbin.errors import InvalidInput
 from tenbin.llm import LLM, PromptInfo
+from tenbin.prompts.templates import Template
+from tenbin.sdk.prompts import Prompt
 
 SYSTEM_TEMPLATE = (
     "You are {assistant}. Answer in 1-3 sentences using the passages, citing them like [1]. "
@@ -33,6 +42,15 @@ SYSTEM_TEMPLATE = (
 )
 USER_TEMPLATE = "Passages:\n{passages}\n\nQuestion: {question}"
 NOT_FOUND = "I could not find that in the documentation."
+VARIABLES = ("assistant", "tools", "instructions", "passages", "question")
+"""What the agent fills a prompt with; a template may use any of them ({name} or Jinja style)."""
+
+
+def builtin_template() -> Template:
+    """The agent's own prompt as a chat template: the code's copy, and what to push to the registry as v1."""
+    return Template.create(messages=[{"role": "system", "content": SYSTEM_TEMPLATE + "\n{instructions}"},
+                                     {"role": "user", "content": USER_TEMPLATE}],
+                           format="fstring", variables=[{"name": n, "type": "string"} for n in VARIABLES])
 
 
 @dataclass
@@ -80,41 +98,43 @@ class Agent:
         if self.pre_search is not None and self.pre_search not in self._tools:
             raise ValueError(f"pre_search names {self.pre_search!r}, which is not among the tools {list(self._tools)}")
 
-    def system_prompt(self) -> str:
-        tools = "\n".join(f"- {t.signature()}" for t in self.tools)
-        text = SYSTEM_TEMPLATE.format(assistant=self.assistant, tools=tools)
-        return f"{text}\n{self.extra_instructions}".strip()
+    def builtin_prompt(self) -> Prompt:
+        """The built-in template, recorded as `prompt_name` v`prompt_version` (source `fallback`)."""
+        return Prompt(self.prompt_name, builtin_template(), self.prompt_version, source="fallback")
 
     def run(self, question: str, *, history: Sequence[tuple[str, str]] = (),
-            search_query: str | None = None) -> AgentResult:
+            search_query: str | None = None, prompt: Prompt | None = None) -> AgentResult:
         """Answer `question`; `history` holds earlier (question, answer) turns of the conversation.
 
         `search_query` (default: the question) is what `pre_search` looks up, e.g. a follow-up
-        joined with the question before it.
+        joined with the question before it. `prompt` (default: the built-in one) is rendered
+        with `VARIABLES`; one that needs another variable raises InvalidInput naming it.
         """
         with tenbin.span("agent", kind="agent", input=question) as span:
-            result = self._run(question, history, search_query or question)
+            result = self._run(question, history, search_query or question, prompt or self.builtin_prompt())
             result.span_id, result.trace_id = span.span_id, span.trace_id
             span.set_attributes({"agent.steps": result.steps, "agent.fallback": result.fallback or "",
                                  "agent.sources": [p.id for p in result.sources]})
             span.set_output(result.answer)
         return result
 
-    def _run(self, question: str, history: Sequence[tuple[str, str]], search_query: str) -> AgentResult:
-        run = _Run([{"role": "system", "content": self.system_prompt()}])
-        for asked, answered in history:
-            run.messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
+    def _run(self, question: str, history: Sequence[tuple[str, str]], search_query: str, prompt: Prompt) -> AgentResult:
+        run = _Run([])
         if self.pre_search is not None:
             with tenbin.span("agent_step", kind="chain", input=search_query) as step:
                 step.set_attributes({"agent.step": 0})
                 args = self._tools[self.pre_search].bind(search_query)
                 step.set_output(self._observe(run, self.pre_search, args))
-        variables = {"passages": format_passages(run.passages, self.passage_chars) or "(none)", "question": question}
-        run.messages.append({"role": "user", "content": USER_TEMPLATE.format(**variables)})
-        prompt = PromptInfo(self.prompt_name, self.prompt_version, f"{self.system_prompt()}\n\n{USER_TEMPLATE}",
-                            variables)
+        variables = {"assistant": self.assistant, "tools": "\n".join(f"- {t.signature()}" for t in self.tools),
+                     "instructions": self.extra_instructions, "question": question,
+                     "passages": format_passages(run.passages, self.passage_chars) or "(none)"}
+        preamble, turn, info = _render(prompt, variables)
+        run.messages = list(preamble)
+        for asked, answered in history:
+            run.messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
+        run.messages.append(turn)
         for number in range(1, self.max_steps + 1):
-            answer = self._step(run, number, prompt)
+            answer = self._step(run, number, info)
             if isinstance(answer, FinalAnswer):
                 return self._finish(run, answer, number)
             if run.retries > self.max_retries:
@@ -180,3 +200,25 @@ class Agent:
         best = run.passages[0]
         text = f"From {best.source}: {clip(best.content, self.passage_chars)}"
         return AgentResult(text, [best], run.passages, steps, reason)
+
+
+def _render(prompt: Prompt, variables: dict[str, str]) -> tuple[list[dict[str, str]], dict[str, str], PromptInfo]:
+    """(messages before the history, the user's turn, what the LLM span records) for one run.
+
+    A text template is the system message and the turn is `USER_TEMPLATE`; a chat template's last
+    message must be the user's turn. Only the variables the template declares are passed."""
+    used = {v.name: variables[v.name] for v in prompt.template.variables if v.name in variables}
+    where = f"prompt {prompt.name!r} v{prompt.version}"
+    try:
+        rendered = prompt.render(**used)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where} does not fit the agent: {exc}. The agent fills: {', '.join(VARIABLES)}") from exc
+    info = PromptInfo(prompt.name, prompt.version, prompt.template.as_text(), used)
+    if isinstance(rendered, str):
+        turn = USER_TEMPLATE.format(passages=variables["passages"], question=variables["question"])
+        return [{"role": "system", "content": rendered.strip()}], {"role": "user", "content": turn}, info
+    if rendered[-1]["role"] != "user":
+        raise InvalidInput(f"{where} ends with a {rendered[-1]['role']!r} message; a chat template for the agent "
+                           "must end with the user's turn (e.g. Passages: {passages} Question: {question})")
+    preamble = [{"role": m["role"], "content": m["content"].strip()} for m in rendered[:-1]]
+    return preamble, rendered[-1], info

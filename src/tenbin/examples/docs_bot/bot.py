@@ -5,6 +5,11 @@ is first searched (BM25 over the docs) and the best passages go into the prompt;
 `sql_query` stay available for the model to call. Each session keeps its last turns, and a
 follow-up is searched together with the previous question ("and on Business?" alone finds little).
 The bot never configures tracing: call `tenbin.init(...)` first and its spans go to tenbin.
+
+With `prompt_from_registry`, the answer prompt is `docs-bot-answer` from tenbin's registry, fetched
+per session with `tenbin.get_prompt(unit=session_id)`: production, or the session's sticky arm
+while an A/B experiment runs. The built-in template is the fallback, so a down server changes
+nothing but the prompt's source.
 """
 
 from __future__ import annotations
@@ -15,10 +20,17 @@ from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Self
 
 import tenbin
-from tenbin.agents import Agent, BM25Retriever, ReadOnlyDatabase, build_database, search_docs_tool, sql_query_tool
+from tenbin.agents import (
+    Agent,
+    BM25Retriever,
+    ReadOnlyDatabase,
+    build_database,
+    search_docs_tool,
+    sql_query_tool,
+)
 from tenbin.llm import LLM
 
 HERE = Path(__file__).parent
@@ -55,7 +67,7 @@ class DocsBot:
 
     def __init__(self, llm: LLM, *, docs_dir: Path | str = DOCS_DIR, plans_sql: Path | str = PLANS_SQL,
                  db_path: Path | str | None = None, k: int = 3, max_steps: int = 4, history_turns: int = 2,
-                 json_mode: bool = False) -> None:
+                 json_mode: bool = False, prompt_from_registry: bool = False) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="kumo-plans-")
@@ -70,22 +82,36 @@ class DocsBot:
                            prompt_version=PROMPT_VERSION, max_steps=max_steps, pre_search="search_docs",
                            not_found=NOT_FOUND, extra_instructions=TABLES, json_mode=json_mode)
         self.history_turns = history_turns
+        self.prompt_from_registry = prompt_from_registry
         self._history: dict[str, deque[tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
-    def ask(self, question: str, *, session_id: str | None = None) -> Answer:
-        """Answer one turn; with `session_id`, earlier turns of that session are the context."""
+    def ask(self, question: str, *, session_id: str | None = None, prompt: tenbin.Prompt | None = None) -> Answer:
+        """Answer one turn; with `session_id`, earlier turns of that session are the context.
+
+        `prompt` pins the answer prompt (e.g. a candidate version under evaluation); by default
+        it is `prompt_for(session_id)`."""
         if not isinstance(question, str) or not question.strip():
             raise ValueError("ask() needs a non-empty question string")
         history = self._turns(session_id)
         search = f"{history[-1][0]} {question}" if history else question
+        prompt = prompt or self.prompt_for(session_id)
         with tenbin.session(session_id) if session_id else nullcontext():
-            result = self.agent.run(question, history=history, search_query=search)
+            result = self.agent.run(question, history=history, search_query=search, prompt=prompt)
         if session_id:
             with self._lock:
                 self._history.setdefault(session_id, deque(maxlen=self.history_turns)).append((question, result.answer))
         return Answer(result.answer, [p.source for p in result.sources], bool(result.sources),
                       [p.id for p in result.passages], result.fallback, result.span_id, result.trace_id)
+
+    def prompt_for(self, session_id: str | None) -> tenbin.Prompt:
+        """The built-in prompt, or with `prompt_from_registry` the registry's for this session (cached)."""
+        builtin = self.agent.builtin_prompt()
+        if not self.prompt_from_registry:
+            return builtin
+        if session_id:
+            return tenbin.get_prompt(PROMPT_NAME, unit=session_id, fallback=builtin)
+        return tenbin.get_prompt(PROMPT_NAME, fallback=builtin)
 
     def _turns(self, session_id: str | None) -> list[tuple[str, str]]:
         if not session_id:
@@ -98,8 +124,8 @@ class DocsBot:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def __enter__(self) -> DocsBot:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *_exc: Any) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
