@@ -21,6 +21,7 @@ class KeyInfo:
     project_id: int
     project: str
     scopes: frozenset[str]
+    name: str = ""
 
 
 def hash_key(key: str) -> str:
@@ -51,7 +52,7 @@ def create_key(engine: Engine, project: str, scopes: str = "read,write", name: s
 
 def lookup_key(engine: Engine, key: str) -> KeyInfo | None:
     stmt = (
-        select(ApiKey.project_id, Project.name, ApiKey.scopes)
+        select(ApiKey.project_id, Project.name, ApiKey.scopes, ApiKey.name.label("key_name"))
         .join(Project, Project.id == ApiKey.project_id)
         .where(ApiKey.key_hash == hash_key(key))
     )
@@ -59,7 +60,7 @@ def lookup_key(engine: Engine, key: str) -> KeyInfo | None:
         row = conn.execute(stmt).first()
     if row is None:
         return None
-    return KeyInfo(row.project_id, row.name, frozenset(row.scopes.split(",")))
+    return KeyInfo(row.project_id, row.name, frozenset(row.scopes.split(",")), row.key_name or "")
 
 
 def project_id(engine: Engine, name: str) -> int:

@@ -57,4 +57,10 @@ def ui_access(request: Request) -> Access:
     info = lookup_key(request.app.state.engine, key) if key else None
     if info is None or "read" not in info.scopes:
         raise Unauthorized("sign in with a read key")
+    request.state.author = info.name or f"key {(key or '')[:10]}"
     return Access(info.project, info.scopes)
+
+
+def ui_author(request: Request) -> str:
+    """Who a change made in the UI is recorded as: the signed-in key's name (set by `ui_access`), else "ui"."""
+    return getattr(request.state, "author", "ui")

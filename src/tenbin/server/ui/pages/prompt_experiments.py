@@ -16,7 +16,7 @@ from tenbin.errors import Forbidden, InvalidInput, NotFound
 from tenbin.prompts import experiments
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, ui_access
+from tenbin.server.ui.security import check_csrf, ui_access, ui_author
 
 router = APIRouter()
 BASE = "/projects/{project}/prompt-experiments"
@@ -63,7 +63,7 @@ async def stop(request: Request, project: str, experiment_id: int, access: Acces
     engine = request.app.state.engine
     try:
         await run_in_threadpool(experiments.stop, engine, project, experiment_id, _promotion(form.get("promote", "")),
-                                author="ui", force=form.get("force") == "on")
+                                author=ui_author(request), force=form.get("force") == "on")
     except (InvalidInput, NotFound) as exc:
         context = await run_in_threadpool(page_context, engine, access, project, experiment_id)
         context["stop_error"] = str(exc)

@@ -16,7 +16,7 @@ from tenbin.errors import Forbidden, InvalidInput, NotFound
 from tenbin.prompts import registry
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, ui_access
+from tenbin.server.ui.security import check_csrf, ui_access, ui_author
 
 router = APIRouter()
 
@@ -84,7 +84,7 @@ async def move_label(request: Request, project: str, name: str, access: Access =
     engine, label = request.app.state.engine, form.get("label", "").strip()
     try:
         await run_in_threadpool(registry.move_label, engine, project, name, label,
-                                _version_number(form.get("version", "")), author="ui",
+                                _version_number(form.get("version", "")), author=ui_author(request),
                                 reason=form.get("reason", "").strip())
     except (InvalidInput, NotFound) as exc:
         context = await run_in_threadpool(detail_context, engine, access, project, name, None)
