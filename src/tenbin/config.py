@@ -83,6 +83,11 @@ LLM_API_KEY = Setting("TENBIN_LLM_API_KEY", "", "API key for the LLM endpoint (n
 LLM_TIMEOUT = Setting("TENBIN_LLM_TIMEOUT", "60", "Seconds before an LLM call times out (then retried, then an error).")
 
 DEMO_SESSIONS = Setting("TENBIN_DEMO_SESSIONS", "150", "Conversations `make demo` runs through the docs chatbot.")
+ONLINE_EVAL_INTERVAL = Setting(
+    "TENBIN_ONLINE_EVAL_INTERVAL",
+    "30",
+    "Seconds between the server's passes over enabled online eval rules; 0 disables (run them by hand).",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     DATABASE_URL,
@@ -100,6 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
     LLM_API_KEY,
     LLM_TIMEOUT,
     DEMO_SESSIONS,
+    ONLINE_EVAL_INTERVAL,
 )
 
 

@@ -14,8 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tenbin import config
 from tenbin.errors import FilterError, NotFound, TenbinError
 from tenbin.ingest import Ingestor
+from tenbin.scheduler import Scheduler
 from tenbin.server import otlp, ui
-from tenbin.server.routes import ROUTERS
+from tenbin.server.routes import ROUTERS, online_evals
 from tenbin.store import migrate
 from tenbin.store.engine import make_engine
 
@@ -31,17 +32,22 @@ def create_app(
     """Build the server; the database is migrated to the newest schema when it starts."""
     engine = engine or make_engine(database_url)
     ingestor = Ingestor(engine, max_queued=queue_max_spans)
+    scheduler = Scheduler()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         migrate.upgrade(engine)
         ingestor.start()
+        scheduler.start()
         yield
+        scheduler.stop()
         ingestor.stop()
 
     app = FastAPI(title="tenbin", version="0.1.0", lifespan=lifespan)
     app.state.engine = engine
     app.state.ingestor = ingestor
+    app.state.scheduler = scheduler
+    online_evals.schedule(app)
     app.state.auth = config.AUTH.get_bool(auth)
     app.state.max_body = config.MAX_BODY_BYTES.get_int(max_body_bytes)
     app.include_router(otlp.router)

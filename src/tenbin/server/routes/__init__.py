@@ -5,8 +5,10 @@ from fastapi import APIRouter
 from tenbin.server.routes import datasets, evals, feedback, metrics, projects, prompt_experiments, prompts, traces
 from tenbin.server.routes import embeddings
 from tenbin.server.routes import playground
+from tenbin.server.routes import online_evals
 
 ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router,
                             datasets.router, prompt_experiments.router]
 ROUTERS.append(embeddings.router)
 ROUTERS.append(playground.router)
+ROUTERS.append(online_evals.router)
