@@ -88,6 +88,16 @@ ONLINE_EVAL_INTERVAL = Setting(
     "30",
     "Seconds between the server's passes over enabled online eval rules; 0 disables (run them by hand).",
 )
+ALERT_WEBHOOK_URL = Setting(
+    "TENBIN_ALERT_WEBHOOK_URL",
+    "",
+    "Where alerts of monitors without their own webhook_url are POSTed (JSON). Empty: only those with one.",
+)
+MONITOR_INTERVAL = Setting(
+    "TENBIN_MONITOR_INTERVAL",
+    "60",
+    "Seconds between the server's passes over due monitors (each monitor has its own interval_s); 0 disables.",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     DATABASE_URL,
@@ -106,6 +116,8 @@ SETTINGS: tuple[Setting, ...] = (
     LLM_TIMEOUT,
     DEMO_SESSIONS,
     ONLINE_EVAL_INTERVAL,
+    ALERT_WEBHOOK_URL,
+    MONITOR_INTERVAL,
 )
 
 

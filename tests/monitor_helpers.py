@@ -1,0 +1,101 @@
+"""Seeding for the monitor tests: spans with thumbs and latencies written through the real store,
+a finished analysis saved with the analysis store's own writer, and a loopback webhook receiver."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from tenbin.loopback import LoopbackServer
+from tenbin.store import analyses
+from tenbin.store.engine import write_transaction
+from tenbin.store.feedback import add_feedback
+from tenbin.store.models import SPAN_COLUMNS
+from tenbin.store.writes import ensure_projects, insert_spans
+
+T0 = 1_790_000_000_000_000
+HOUR_US = 3600 * 1_000_000
+_ids = itertools.count(1)
+
+
+def span_row(start_us: int, latency_ms: float = 100.0, **values: Any) -> dict[str, Any]:
+    n = next(_ids)
+    row: dict[str, Any] = dict.fromkeys(SPAN_COLUMNS)
+    row.update(span_id=f"{n:016x}", trace_id=f"{n:032x}", name="answer", kind="LLM", status="OK",
+               start_us=start_us, end_us=start_us + int(latency_ms * 1000), latency_ms=latency_ms,
+               input_value=f"question {n}", output_value=f"answer {n}")
+    row.update(values)
+    return row
+
+
+def store_rows(engine: Engine, rows: list[dict[str, Any]], project: str = "p") -> None:
+    with write_transaction(engine) as conn:
+        pid = ensure_projects(conn, {project})[project]
+        insert_spans(conn, [{**r, "project_id": pid} for r in rows])
+
+
+def rated_spans(engine: Engine, start_us: int, ups: int, downs: int, project: str = "p", **values: Any) -> list[str]:
+    """`ups + downs` spans starting one second apart from `start_us`, each with one thumbs rating."""
+    rows = [span_row(start_us + i * 1_000_000, **values) for i in range(ups + downs)]
+    store_rows(engine, rows, project)
+    for i, row in enumerate(rows):
+        add_feedback(engine, span_id=row["span_id"], kind="thumbs", value=1 if i < ups else 0)
+    return [r["span_id"] for r in rows]
+
+
+def timed_spans(engine: Engine, start_us: int, latencies: list[float], project: str = "p", **values: Any) -> None:
+    store_rows(engine, [span_row(start_us + i * 1_000_000, lat, **values) for i, lat in enumerate(latencies)], project)
+
+
+def cluster_metrics(size: int, drift_ratio: float, thumbs_down: float, p95: float) -> dict[str, Any]:
+    """A cluster row's metrics as `analytics.cluster_metrics` writes them (the keys monitors read)."""
+    return {"size": size, "n_production": size, "count": size, "drift_ratio": drift_ratio, "thumbs": size,
+            "thumbs_down": round(size * thumbs_down), "thumbs_down_rate": thumbs_down, "latency_p95_ms": p95,
+            "sample_span_ids": []}
+
+
+WHOLE = {"count": 100, "thumbs": 100, "thumbs_down_rate": 0.1, "latency_p95_ms": 500.0}
+
+
+def saved_analysis(engine: Engine, project: str, clusters: dict[int, dict[str, Any]],
+                   drift: dict[str, Any] | None = None, summary: dict[str, Any] | None = None) -> int:
+    """A finished analysis holding `clusters` (number → metrics), saved with the analysis store."""
+    analysis_id = analyses.create_analysis(engine, project, {"window": {"start_us": T0, "end_us": T0 + HOUR_US}})
+    rows = [{"cluster": c, "size": m["n_production"], "label": f"topic {c}", "metrics": m,
+             "problem_score": None if c == analyses.NOISE else 1.0 / (c + 1),
+             "rank": None if c == analyses.NOISE else c + 1} for c, m in clusters.items()]
+    analyses.save_results(engine, analysis_id, drift=drift or {"mmd2": 0.01, "p_value": 0.5},
+                          summary=summary or {"production": WHOLE}, clusters=rows,
+                          points=[{"side": "production", "span_id": f"{c + 2:02x}{i:014x}", "cluster": c, "x": 0.0,
+                                   "y": 0.0, "x3": 0.0, "y3": 0.0, "z3": 0.0}
+                                  for c, m in clusters.items() for i in range(m["n_production"])])
+    return analysis_id
+
+
+class Receiver(LoopbackServer):
+    """A webhook receiver on loopback: keeps every JSON body; answers `status` (settable)."""
+
+    def __init__(self, status: int = 200) -> None:
+        app = FastAPI()
+        self.bodies: list[dict[str, Any]] = []
+        self.status = status
+
+        @app.post("/hook")
+        async def hook(request: Request) -> JSONResponse:
+            self.bodies.append(await request.json())
+            return JSONResponse({"ok": self.status < 400}, status_code=self.status)
+
+        super().__init__(app)
+        self.hook_url = f"{self.url}/hook"
+
+
+@contextmanager
+def receiver(status: int = 200) -> Iterator[Receiver]:
+    with Receiver(status) as r:
+        yield r  # type: ignore[misc]
