@@ -1,1 +1,11 @@
-"""The `make demo` workload: a traced support bot over a scripted LLM."""
+"""`make demo`: the Kumo Notes docs chatbot on the local model, traced into tenbin, with a live
+prompt A/B experiment and an eval experiment over a dataset built from its own traffic.
+
+Steps, each a module: `servers` (tenbin serve + llama.cpp), `ab` (two prompt versions and the
+experiment), `traffic` (the conversations with rule-based feedback), `evals` (dataset + experiment).
+"""
+
+from rich.console import Console
+
+PROJECT = "kumo-docs-bot"
+console = Console()

@@ -1,0 +1,50 @@
+"""The demo's steps on a real server with the scripted model: the A/B experiment set up before the
+conversations, the conversations split between its arms by session, then the dataset built from the
+liked answers and the eval experiment of the candidate prompt over it."""
+
+from __future__ import annotations
+
+import httpx
+
+from tenbin.agents.loop import builtin_template
+from tenbin.client import Client
+from tenbin.demo import ab, evals, traffic
+from tenbin.evals import get_dataset
+from tenbin.examples.docs_bot import PROMPT_NAME
+from tenbin.llm.scripted import ScriptedLLM
+from tenbin.sdk.prompts import clear_cache
+from tests.conftest import RunningServer
+from tests.test_docs_bot import quote_first_passage
+
+PROJECT = "demo-flow"
+
+
+def test_demo_runs_a_live_ab_experiment_then_an_eval_over_its_liked_answers(server: RunningServer) -> None:
+    clear_cache()
+    with ScriptedLLM(script=quote_first_passage) as model, Client(server.url) as client:
+        exp = ab.start_experiment(server.url, PROJECT)
+        production = client.prompt(PROMPT_NAME, PROJECT, label="production")
+        assert production["version"] == 1 and production["messages"] == builtin_template().to_dict()["messages"]
+        assert [a["weight"] for a in exp["arms"]] == [0.5, 0.5] and exp["metric"]["kind"] == "thumbs"
+
+        answers, _downs = traffic.converse(server.url, [model], 12, PROJECT)
+        live = client.prompt_experiment(exp["id"], PROJECT)
+        assert sum(a["exposures"] for a in live["arms"]) == 12 and all(a["exposures"] for a in live["arms"])
+        assert sum(a["metric"]["n"] for a in live["arms"]) == answers
+        assert set(exp["guardrails"]) == {"latency_p95_ms", "error_rate"} and live["status"] == "running"
+        assert httpx.get(ab.page(server.url, exp["id"], PROJECT)).status_code == 200
+        ab.report(server.url, exp["id"], PROJECT)
+        spans_before = client.metrics(PROJECT)[0]["count"]
+
+        result = evals.evaluate(server.url, model, 2, 24, project=PROJECT)
+        assert result is not None
+        dataset = get_dataset(evals.DATASET, project=PROJECT, endpoint=server.url)
+        assert client.metrics(PROJECT)[0]["count"] == spans_before
+    examples = dataset["examples"]
+    assert 0 < len(examples) <= 12 and all(e["expected"] and e["metadata"]["page"] for e in examples)
+    assert len({e["input"] for e in examples}) == len(examples)
+    summary = result["summary"]
+    assert summary["examples"] == len(examples) and summary["errors"] == 0
+    assert set(summary["scores"]) == {"cites_expected_page", "overlap_with_liked_answer", "length"}
+    assert summary["scores"]["cites_expected_page"]["mean"] > 0.5
+    assert summary["scores"]["overlap_with_liked_answer"]["mean"] > 0.5
