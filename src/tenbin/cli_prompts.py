@@ -149,3 +149,6 @@ def ls(project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = Non
         table.add_row(p["name"], str(p["latest_version"]), str(p["versions"]),
                       ", ".join(f"{k}→v{v}" for k, v in p["labels"].items()))
     console.print(table)
+
+
+import tenbin.cli_autoprompt  # noqa: F401 - registers `tenbin prompts generate` (it needs the helpers above)
