@@ -196,17 +196,23 @@ def _promotion(engine: Engine, project: str, live: Mapping[str, Any], promote: i
     return int(promote)
 
 
-def performance(engine: Engine, project: str, prompt: str, bucket_seconds: int = 3600,
+def performance(engine: Engine, project: str, prompt: str, bucket_seconds: int | None = 3600,
                 start_us: int | None = None, end_us: int | None = None) -> list[dict[str, Any]]:
-    """Per (time bucket, version): spans, latency, tokens, errors, thumbs-up rate, cost, eval scores."""
+    """Per (time bucket, version): spans, latency, tokens, errors, thumbs-up rate, cost, eval scores.
+    With `bucket_seconds=None`, one row per version over the whole window (no `bucket`)."""
     registry.check_name(prompt)
     q = SpanQuery(project, f'prompt_name == "{prompt}"', start_us, end_us)
     base = metrics.summary(engine, q, bucket_seconds=bucket_seconds, group_by="prompt_version")
-    extras = {(r["bucket"], r["version"]): r for r in
-              store.version_extras(engine, project, prompt, bucket_seconds * 1_000_000, start_us, end_us)}
+    width_us = bucket_seconds * 1_000_000 if bucket_seconds else _ALL_TIME_US
+    extras = {(r["bucket"] if bucket_seconds else None, r["version"]): r for r in
+              store.version_extras(engine, project, prompt, width_us, start_us, end_us)}
     return [{**{k: v for k, v in r.items() if k != "group"}, "version": r["group"],
-             "cost": extras.get((r["bucket"], r["group"]), {}).get("cost"),
-             "evals": extras.get((r["bucket"], r["group"]), {}).get("evals", {})} for r in base]
+             "cost": extras.get((r.get("bucket"), r["group"]), {}).get("cost"),
+             "evals": extras.get((r.get("bucket"), r["group"]), {}).get("evals", {})} for r in base]
+
+
+_ALL_TIME_US = 1 << 62
+"""A bucket wider than any timestamp: every span falls in bucket 0."""
 
 
 get = store.get

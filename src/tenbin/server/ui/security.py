@@ -64,3 +64,10 @@ def ui_access(request: Request) -> Access:
 def ui_author(request: Request) -> str:
     """Who a change made in the UI is recorded as: the signed-in key's name (set by `ui_access`), else "ui"."""
     return getattr(request.state, "author", "ui")
+
+
+def require_write(access: Access, project: str, what: str) -> None:
+    """Refuse a change to `project` unless the key may write there; `what` completes "... scope to"."""
+    access.check_project(project)
+    if "write" not in access.scopes:
+        raise Forbidden(f"this key can only read; sign in with a key that has the write scope to {what}")

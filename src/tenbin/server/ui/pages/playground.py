@@ -16,13 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenbin import config, playground
-from tenbin.errors import Forbidden, InvalidInput, LLMError, NotFound
+from tenbin.errors import InvalidInput, LLMError, NotFound
 from tenbin.prompts import registry
 from tenbin.prompts.templates import ROLES, Template
 from tenbin.server.auth import Access
 from tenbin.server.routes.playground import run_traced
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, ui_access, ui_author
+from tenbin.server.ui.security import check_csrf, require_write, ui_access, ui_author
 
 router = APIRouter()
 BASE = "/projects/{project}/playground"
@@ -144,11 +144,6 @@ def playground_page(request: Request, project: str, prompt: str = "", version: i
                   **page_context(request, access, project, State.from_version(base), template=template))
 
 
-def _writable(access: Access, action: str) -> None:
-    if action in ("run", "save") and "write" not in access.scopes:
-        raise Forbidden(f"this key can only read; sign in with a key that has the write scope to {action} prompts")
-
-
 def _lenient(state: State) -> Template | None:
     """The draft's template for showing its variable fields, or None while it does not parse."""
     try:
@@ -170,7 +165,8 @@ async def playground_action(request: Request, project: str, access: Access = Dep
     form = await check_csrf(request)
     access.check_project(project)
     action, state = form.get("action", "render"), State.from_form(form)
-    _writable(access, action)
+    if action in ("run", "save"):
+        require_write(access, project, f"{action} prompts")
     if action in ("chat", "text"):
         state = state.switched(action)
         context = await run_in_threadpool(page_context, request, access, project, state, template=_lenient(state))

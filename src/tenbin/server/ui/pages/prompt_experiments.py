@@ -12,11 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from tenbin.errors import Forbidden, InvalidInput, NotFound
+from tenbin.errors import InvalidInput, NotFound
 from tenbin.prompts import experiments
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, ui_access, ui_author
+from tenbin.server.ui.security import check_csrf, require_write, ui_access, ui_author
 
 router = APIRouter()
 BASE = "/projects/{project}/prompt-experiments"
@@ -57,9 +57,7 @@ def _promotion(text: str) -> int | str | None:
 @router.post(BASE + "/{experiment_id}/stop")
 async def stop(request: Request, project: str, experiment_id: int, access: Access = Depends(ui_access)) -> Response:
     form = await check_csrf(request)
-    access.check_project(project)
-    if "write" not in access.scopes:
-        raise Forbidden("this key can only read; sign in with a key that has the write scope to stop experiments")
+    require_write(access, project, "stop experiments")
     engine = request.app.state.engine
     try:
         await run_in_threadpool(experiments.stop, engine, project, experiment_id, _promotion(form.get("promote", "")),

@@ -7,16 +7,17 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from tenbin.errors import Forbidden, InvalidInput, NotFound
-from tenbin.prompts import registry
+from tenbin.errors import InvalidInput, NotFound
+from tenbin.prompts import experiments, registry
 from tenbin.server.auth import Access
+from tenbin.server.ui import prompt_panels as panels
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, ui_access, ui_author
+from tenbin.server.ui.security import check_csrf, require_write, ui_access, ui_author
 
 router = APIRouter()
 
@@ -34,7 +35,9 @@ def prompts(request: Request, project: str, access: Access = Depends(ui_access))
     return render(request, "prompts.html", project=project, nav="prompts", access=access, prompts=items)
 
 
-def detail_context(engine: Engine, access: Access, project: str, name: str, version: int | None) -> dict[str, Any]:
+def detail_context(engine: Engine, access: Access, project: str, name: str, version: int | None,
+                   compare: tuple[int | None, int | None, str | None] = (None, None, None)) -> dict[str, Any]:
+    """The prompt page: versions, labels, audit log, performance of two versions, experiments."""
     versions = [{**v, "created": _iso(v["created_us"])} for v in registry.list_versions(engine, project, name)]
     selected = versions[0] if version is None else next((v for v in versions if v["version"] == version), None)
     if selected is None:
@@ -42,14 +45,19 @@ def detail_context(engine: Engine, access: Access, project: str, name: str, vers
     labels = {label: v["version"] for v in versions for label in v["labels"]}
     return {"project": project, "nav": "prompts", "access": access, "name": name, "versions": versions,
             "selected": selected, "labels": labels, "audit": [{**m, "moved": _iso(m["moved_us"])} for m in registry.audit_log(engine, project, name, 50)],
-            "can_write": "write" in access.scopes, "label_error": None, "form": {}}
+            "can_write": "write" in access.scopes, "label_error": None, "form": {},
+            "perf": panels.performance_panel(engine, project, name, versions, labels, *compare),
+            "experiments": panels.experiments_panel(engine, project, name, versions, labels), "experiment_error": None}
 
 
 @router.get(BASE + "/{name}", response_class=HTMLResponse)
-def prompt_page(request: Request, project: str, name: str, version: int | None = None,
+def prompt_page(request: Request, project: str, name: str, version: int | None = None, a: int | None = None,
+                b: int | None = None, span: str | None = Query(None, alias="range"),
                 access: Access = Depends(ui_access)) -> HTMLResponse:
+    """`a`, `b`: the two versions whose performance is compared over `range` (24h, 7d, 30d, 90d)."""
     access.check_project(project)
-    return render(request, "prompt.html", **detail_context(request.app.state.engine, access, project, name, version))
+    context = detail_context(request.app.state.engine, access, project, name, version, (a, b, span))
+    return render(request, "prompt.html", **context)
 
 
 @router.get(BASE + "/{name}/diff", response_class=HTMLResponse)
@@ -75,20 +83,39 @@ def _version_number(text: str) -> int:
         raise InvalidInput(f"pick a version number to move the label to; got {text!r}") from None
 
 
+async def _refused(request: Request, access: Access, project: str, name: str, form: dict[str, str], *,
+                   status: int, **error: str) -> HTMLResponse:
+    """The prompt page again, with the refused form as it was sent and the error next to it."""
+    context = await run_in_threadpool(detail_context, request.app.state.engine, access, project, name, None)
+    context.update(form=form, **error)
+    return render(request, "prompt.html", status_code=status, **context)
+
+
 @router.post(BASE + "/{name}/labels")
 async def move_label(request: Request, project: str, name: str, access: Access = Depends(ui_access)) -> Response:
     form = await check_csrf(request)
-    access.check_project(project)
-    if "write" not in access.scopes:
-        raise Forbidden("this key can only read; sign in with a key that has the write scope to move labels")
+    require_write(access, project, "move labels")
     engine, label = request.app.state.engine, form.get("label", "").strip()
     try:
         await run_in_threadpool(registry.move_label, engine, project, name, label,
                                 _version_number(form.get("version", "")), author=ui_author(request),
                                 reason=form.get("reason", "").strip())
     except (InvalidInput, NotFound) as exc:
-        context = await run_in_threadpool(detail_context, engine, access, project, name, None)
-        context.update(label_error=str(exc), form=form)
-        return render(request, "prompt.html", status_code=400 if isinstance(exc, InvalidInput) else 404, **context)
+        return await _refused(request, access, project, name, form, label_error=str(exc), status=exc.status_code)
     target = f"/projects/{quote(project, safe='')}/prompts/{quote(name, safe='')}#labels"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post(BASE + "/{name}/experiments")
+async def new_experiment(request: Request, project: str, name: str, access: Access = Depends(ui_access)) -> Response:
+    """Start an A/B experiment between versions of this prompt; then its live results page."""
+    form = await check_csrf(request)
+    require_write(access, project, "start experiments")
+    engine = request.app.state.engine
+    try:
+        versions = await run_in_threadpool(registry.list_versions, engine, project, name)
+        data = panels.experiment_request(form, name, versions, ui_author(request))
+        created = await run_in_threadpool(experiments.create, engine, project, data)
+    except (InvalidInput, NotFound) as exc:
+        return await _refused(request, access, project, name, form, experiment_error=str(exc), status=exc.status_code)
+    return RedirectResponse(f"/projects/{quote(project, safe='')}/prompt-experiments/{created['id']}", status_code=303)
