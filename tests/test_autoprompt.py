@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from tenbin.autoprompt import plan as planning
 from tenbin.autoprompt import runs
-from tenbin.autoprompt.generate import SYSTEM
+from tenbin.autoprompt.generate import SYSTEM, build
 from tenbin.errors import InvalidInput, LLMUnavailable, NotFound
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.loopback import free_port
@@ -170,6 +170,18 @@ def test_saving_a_candidate_creates_an_immutable_labelled_version_whose_message_
     with pytest.raises(InvalidInput, match="label 'bad label!'"):
         runs.save_candidate(engine, done["id"], 1, "capital", label="bad label!")
     assert len(registry.list_versions(engine, "geo", "capital")) == 2
+
+
+def test_a_json_schema_evaluator_puts_its_schema_in_every_candidate(engine: Engine) -> None:
+    seed(engine)
+    schema = {"type": "object", "properties": {"capital": {"type": "string"}}, "required": ["capital"]}
+    request = planning.Request(**{**REQUEST, "n": 3, "evaluator": {"name": "json_schema", "params": {"schema": schema}}})
+    plan = planning.prepare(engine, "geo", request, runs.LLM("http://127.0.0.1:9/v1", "unused"))
+    cands = build(plan, [{"persona": "a JSON API"}, "Reply with the capital of {{ question }} as JSON.", 42])
+    texts = [Template.from_dict(c["template"]).as_text() for c in cands]
+    assert all('"required": [\n    "capital"\n  ]' in t and "Reply with JSON only" in t for t in texts)
+    assert [c["origin"]["style"] for c in cands] == ["plain"] * 3
+    assert cands[1]["origin"]["core"] == "llm template" and cands[2]["origin"]["ignored"] == ["the proposal is not an object: '42'"]
 
 
 def test_object_inputs_fill_their_keys_and_mixed_inputs_are_refused() -> None:

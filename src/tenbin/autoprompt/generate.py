@@ -46,6 +46,9 @@ PERSONAS = (
 TERSE = "Reply with the answer only: no explanation, no preamble."
 JSON_ONLY = "Reply with JSON only."
 LIMITS = {"persona": 300, "instructions": 2000, "template": 4000}
+SHAPE = {"persona": "who the assistant is", "instructions": "what to do, in one to three sentences",
+         "template": "optional: the whole prompt,"}
+"""What the proposal request describes each field as; small models often copy it back verbatim."""
 SYSTEM = "You are a prompt engineer: you write prompts that make a language model do a task well."
 
 
@@ -85,8 +88,8 @@ def proposal_messages(plan: Plan, n: int) -> list[dict[str, str]]:
         lines.append("The current prompt, to improve on:\n" + prompts.template_of(plan.base).as_text())
     lines.append(
         f"Propose {n} different prompts for this task: vary the persona, the instructions and how much detail "
-        'they ask for. Reply with JSON only, in this shape: {"candidates": [{"persona": "who the assistant is", '
-        '"instructions": "what to do, in one to three sentences", "template": "optional: the whole prompt, with '
+        'they ask for. Reply with JSON only, in this shape: {"candidates": [{"persona": "' + SHAPE["persona"] + '", '
+        '"instructions": "' + SHAPE["instructions"] + '", "template": "' + SHAPE["template"] + " with "
         f'{_slot_vars(plan)} where the input goes"}}]}}')
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(lines)}]
 
@@ -131,6 +134,8 @@ def _fields(proposal: Any, input_vars: Sequence[str]) -> tuple[dict[str, str], l
         if isinstance(value, str) and value.strip():
             if len(value) > limit:
                 ignored.append(f"{key} is longer than {limit} characters")
+            elif value.strip().lower().startswith(SHAPE[key].rstrip(",")):
+                ignored.append(f"{key} copies the request's description of the field: {value[:100]!r}")
             else:
                 fields[key] = value.strip()
         elif value not in (None, ""):

@@ -148,7 +148,9 @@ def get_run(engine: Engine, run_id: int, *, results: bool = True, project: str |
 
 
 def list_runs(engine: Engine, project: str) -> list[dict[str, Any]]:
-    return [_present({**r, "candidates": []}) for r in store.list_runs(engine, project)]
+    """The project's runs, newest first (without candidates; each with its best one's summary)."""
+    out = [_present({**r, "candidates": []}) for r in store.list_runs(engine, project)]
+    return [{k: v for k, v in r.items() if k != "candidates"} for r in out]
 
 
 def _message(run: Mapping[str, Any], cand: Mapping[str, Any]) -> str:
