@@ -18,6 +18,7 @@ from tenbin.cli_embed import embed
 from tenbin.cli_eval import eval_app
 from tenbin.cli_experiments import ab_app
 from tenbin.cli_llm import llm_app
+from tenbin.cli_online import online_app
 from tenbin.cli_prompts import prompts_app
 from tenbin.errors import TenbinError
 
@@ -30,6 +31,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(spans_app, name="spans")
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
+eval_app.add_typer(online_app, name="online")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(ab_app, name="ab")
 app.command("embed")(embed)

@@ -12,10 +12,17 @@
 
 Modules: `base` (interface), `code` (checks, user registry), `judges` + `templates` + `rails` (LLM
 judges), `runner` (many inputs, storage), `spans` (span → input), `calibration`, `remote` (SDK path),
-`datasets` + `experiments` + `compare` (datasets, experiments over them; `sdk_datasets` their SDK).
+`datasets` + `experiments` + `compare` (datasets, experiments over them; `sdk_datasets` their SDK),
+`online` + `online_rules` (rules scoring new spans in the server's background; `sdk_online` their SDK).
 """
 
-from tenbin.evals.base import UNPARSEABLE, EvalInput, EvalResult, Evaluator, MissingField
+from tenbin.evals.base import (
+    UNPARSEABLE,
+    EvalInput,
+    EvalResult,
+    Evaluator,
+    MissingField,
+)
 from tenbin.evals.calibration import CalibrationReport, calibrate
 from tenbin.evals.code import register
 from tenbin.evals.registry import catalog, resolve
@@ -29,6 +36,15 @@ from tenbin.evals.sdk_datasets import (
     run_experiment,
     update_dataset,
 )
+from tenbin.evals.sdk_online import (
+    create_online_rule,
+    delete_online_rule,
+    enable_online_rule,
+    get_online_rule,
+    list_online_rules,
+    run_online_rules,
+    update_online_rule,
+)
 
 __all__ = [
     "UNPARSEABLE",
@@ -41,13 +57,20 @@ __all__ = [
     "catalog",
     "compare_experiments",
     "create_dataset",
+    "create_online_rule",
+    "delete_online_rule",
+    "enable_online_rule",
     "evaluate",
     "evaluate_spans",
     "get_dataset",
     "get_experiment",
+    "get_online_rule",
+    "list_online_rules",
     "register",
     "resolve",
     "run",
     "run_experiment",
+    "run_online_rules",
     "update_dataset",
+    "update_online_rule",
 ]

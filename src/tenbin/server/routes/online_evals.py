@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -104,11 +104,12 @@ def change_rule(request: Request, project: str, name: str, body: RuleChange,
     return rules.update(request.app.state.engine, project, name, **changes)
 
 
-@router.delete(BASE + "/{name}", status_code=204)
-def delete_rule(request: Request, project: str, name: str, auth: Access = Depends(writer)) -> Response:
+@router.delete(BASE + "/{name}")
+def delete_rule(request: Request, project: str, name: str, auth: Access = Depends(writer)) -> dict[str, Any]:
+    """Delete the rule; the results it stored stay on the spans."""
     auth.check_project(project)
     rules.delete(request.app.state.engine, project, name)
-    return Response(status_code=204)
+    return {"deleted": name, "project": project}
 
 
 def _tick(app: FastAPI) -> None:
