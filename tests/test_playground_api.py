@@ -73,19 +73,23 @@ def test_an_edited_draft_is_traced_without_the_version_it_came_from(server, engi
     assert (llm["prompt_name"], llm["prompt_version"]) == ("support", None)
 
 
-@pytest.mark.parametrize(("body", "message"), [
+BAD = [
     ({"prompt": "support", "variables": {"persona": "kind"}}, "missing variable(s) ['question']"),
     ({"prompt": "support", "variables": {"persona": "a", "question": "b", "tone": "c"}}, "unknown variable(s) ['tone']"),
     ({"template": "{{ ''.__class__.__mro__ }}"}, "refused"),
     ({"prompt": "nope"}, "no prompt named 'nope'"),
     ({"prompt": "support", "variables": {"persona": "a", "question": "b"}, "temperature": 5}, "temperature must be"),
-])
-def test_bad_drafts_are_refused_before_any_model_call(server, engine: Engine, model: ScriptedLLM,  # type: ignore[no-untyped-def]
-                                                      body: dict[str, Any], message: str) -> None:
+    ({"template": "  "}, "renders to nothing"),
+]
+
+
+def test_bad_drafts_are_refused_before_any_model_call(server, engine: Engine, model: ScriptedLLM) -> None:  # type: ignore[no-untyped-def]
     registry.push(engine, "shop", {"name": "support", "messages": CHAT})
-    r = httpx.post(f"{server.url}{URL}/run", json=body, timeout=60)
-    assert r.status_code in (400, 404) and message in r.text
+    for body, message in BAD:
+        r = httpx.post(f"{server.url}{URL}/run", json=body, timeout=60)
+        assert r.status_code in (400, 404) and message in r.text, (body, r.text)
     assert model.requests == []
+    assert httpx.get(f"{server.url}/api/v1/projects/shop/spans").json()["items"] == []
 
 
 def test_render_counts_tokens_of_a_blank_draft_without_calling_a_model(server) -> None:  # type: ignore[no-untyped-def]

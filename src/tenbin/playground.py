@@ -153,6 +153,8 @@ def run(prepared: Draft, *, temperature: Any = None, max_tokens: Any = None, llm
     """Send the draft to the model (default: the configured one, with the draft's model name).
     With `tracer` the spans go there (the server passes the project's); else to `tenbin.init`'s."""
     params = sampling(prepared, temperature, max_tokens)
+    if not any(m["content"].strip() for m in prepared.messages):
+        raise InvalidInput("the prompt renders to nothing; write a template (or fill its variables) first")
     llm = llm or LLM(model=prepared.model)
     info = PromptInfo(prepared.name, prepared.version, prepared.template.as_text(), prepared.values)
     meta = {"source": TAG, "based_on_version": prepared.base_version, "edited": prepared.edited}

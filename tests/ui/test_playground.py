@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.loopback import LoopbackServer, free_port
@@ -104,3 +104,17 @@ def test_html_typed_into_a_variable_is_shown_as_text(page: Page, pg) -> None:  #
     expect(page.locator("#rendered .content").last).to_have_text(f"Question: {XSS}")
     expect(page.get_by_label("question")).to_have_value(XSS)
     assert page.evaluate("window.__xss") is None
+
+
+def test_render_and_run_work_without_javascript(browser: Browser, pg) -> None:  # type: ignore[no-untyped-def]
+    srv, model = pg
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{srv.url}{PLAYGROUND}?prompt=support")
+        page.get_by_label("question").fill("Is there a free plan?")
+        page.get_by_role("button", name="Run").click()
+        expect(page.locator("#answer .content")).to_have_text("echo: Question: Is there a free plan?")
+        assert len(model.requests) == 1
+    finally:
+        context.close()
