@@ -18,6 +18,7 @@ from tenbin.cli_embed import embed
 from tenbin.cli_eval import eval_app
 from tenbin.cli_experiments import ab_app
 from tenbin.cli_llm import llm_app
+from tenbin.cli_monitors import monitors_app, report
 from tenbin.cli_online import online_app
 from tenbin.cli_prompts import prompts_app
 from tenbin.errors import TenbinError
@@ -36,6 +37,8 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(ab_app, name="ab")
 app.command("embed")(embed)
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(monitors_app, name="monitors")
+app.command("report")(report)
 console = Console()
 
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")]

@@ -115,8 +115,7 @@ def _from_analysis(engine: Engine, monitor: dict[str, Any]) -> dict[str, Any]:
     if analysis is None:
         return {**base, "status": NO_DATA, "message": f"project {monitor['project']!r} has no finished analysis yet; "
                 "run `tenbin analyze` (or POST /api/v1/projects/<project>/analyses) on a schedule"}
-    window = (analysis.get("params") or {}).get("window") or {}
-    base.update(analysis_id=analysis["id"], window_start_us=window.get("start_us"), window_end_us=window.get("end_us"))
+    base["analysis_id"] = analysis["id"]
     if monitor.get("cluster") is None:
         return {**base, **_global_drift(monitor, analysis)}
     reference, reference_n = _whole_numbers(monitor["kind"], analysis)
@@ -134,15 +133,21 @@ def _from_analysis(engine: Engine, monitor: dict[str, Any]) -> dict[str, Any]:
                          "cluster": cluster["cluster"], "report": cluster.get("report"), **verdict}, cluster))
     if not decided:
         return {**base, "status": NO_DATA, "message": f"analysis {analysis['id']} found no clusters"}
-    return _worst(decided)
+    return _worst(decided, analysis)
 
 
-def _worst(decided: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+def _sides(analysis: dict[str, Any]) -> dict[str, Any]:
+    """What the run compared, as it describes its two sides (a window, a dataset, a prompt version)."""
+    params = analysis.get("params") or {}
+    return {"production": params.get("production_side"), "baseline": params.get("baseline_side")}
+
+
+def _worst(decided: list[tuple[dict[str, Any], dict[str, Any]]], analysis: dict[str, Any]) -> dict[str, Any]:
     """The firing cluster with the highest value; if none fires, the highest decisive one."""
     order = {FIRING: 0, OK: 1, INSUFFICIENT: 2, NO_DATA: 3}
     decided.sort(key=lambda d: (order[d[0]["status"]], -(d[0]["value"] if d[0]["value"] is not None else -1e300)))
     best, cluster = decided[0]
-    best["details"] = {"label": cluster.get("label"), "size": cluster.get("size"),
+    best["details"] = {"label": cluster.get("label"), "size": cluster.get("size"), **_sides(analysis),
                        "clusters": [{k: e[k] for k in ("cluster", "status", "value", "n")} for e, _ in decided]}
     return best
 
@@ -158,7 +163,8 @@ def _global_drift(monitor: dict[str, Any], analysis: dict[str, Any]) -> dict[str
         verdict = {"status": OK, "message": f"{verdict['message']}, but p = {p_value} is not below {DRIFT_ALPHA}"}
     elif p_value is not None and verdict["status"] in (FIRING, OK):
         verdict["message"] += f" (p = {p_value:.3g})"
-    return {"value": value, "n": n, "reference_n": analysis.get("n_baseline"), "details": {"drift": drift}, **verdict}
+    return {"value": value, "n": n, "reference_n": analysis.get("n_baseline"), "details": {"drift": drift, **_sides(analysis)},
+            **verdict}
 
 
 # --- the decision -------------------------------------------------------------------------------

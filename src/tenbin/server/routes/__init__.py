@@ -6,6 +6,7 @@ from tenbin.server.routes import datasets, evals, feedback, metrics, projects, p
 from tenbin.server.routes import embeddings
 from tenbin.server.routes import playground
 from tenbin.server.routes import online_evals
+from tenbin.server.routes import monitors, reports
 from tenbin.server.routes import prompt_generations
 
 ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router,
@@ -13,4 +14,5 @@ ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feed
 ROUTERS.append(embeddings.router)
 ROUTERS.append(playground.router)
 ROUTERS.append(online_evals.router)
+ROUTERS += [monitors.router, reports.router]
 ROUTERS.append(prompt_generations.router)
