@@ -153,8 +153,10 @@ def _lenient(state: State) -> Template | None:
 
 
 def _save(request: Request, project: str, state: State, draft: playground.Draft) -> None:
+    if not state.save_name:
+        raise InvalidInput("name the prompt to save this version to (a new name starts a new prompt)")
     params = playground.sampling(draft, **_numbers(state))
-    playground.save(request.app.state.engine, project, registry.check_name(state.save_name or None), draft,
+    playground.save(request.app.state.engine, project, registry.check_name(state.save_name), draft,
                     message=state.save_message, label=state.save_label or None, author=ui_author(request),
                     params=params)
 
