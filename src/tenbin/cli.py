@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tenbin import config
+from tenbin.cli_analyze import analyze
 from tenbin.cli_datasets import datasets_app
 from tenbin.cli_embed import embed
 from tenbin.cli_eval import eval_app
@@ -36,6 +37,7 @@ eval_app.add_typer(online_app, name="online")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(ab_app, name="ab")
 app.command("embed")(embed)
+app.command("analyze")(analyze)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(monitors_app, name="monitors")
 app.command("report")(report)

@@ -8,6 +8,7 @@ from tenbin.server.routes import playground
 from tenbin.server.routes import online_evals
 from tenbin.server.routes import monitors, reports
 from tenbin.server.routes import prompt_generations
+from tenbin.server.routes import analyses
 
 ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router,
                             datasets.router, prompt_experiments.router]
@@ -16,3 +17,4 @@ ROUTERS.append(playground.router)
 ROUTERS.append(online_evals.router)
 ROUTERS += [monitors.router, reports.router]
 ROUTERS.append(prompt_generations.router)
+ROUTERS.append(analyses.router)
