@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import httpx
 
+import tenbin.evals as ev
 from tenbin.agents.loop import builtin_template
 from tenbin.client import Client
 from tenbin.demo import ab, evals, traffic
-from tenbin.evals import get_dataset
-from tenbin.examples.docs_bot import PROMPT_NAME
+from tenbin.evals import EvalInput, get_dataset
+from tenbin.examples.docs_bot import PROMPT_NAME, Answer
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.sdk.prompts import clear_cache
 from tests.conftest import RunningServer
@@ -36,7 +37,7 @@ def test_demo_runs_a_live_ab_experiment_then_an_eval_over_its_liked_answers(serv
         ab.report(server.url, exp["id"], PROJECT)
         spans_before = client.metrics(PROJECT)[0]["count"]
 
-        result = evals.evaluate(server.url, model, 2, 24, project=PROJECT)
+        result = evals.evaluate(server.url, model, 2, 20, project=PROJECT)
         assert result is not None
         dataset = get_dataset(evals.DATASET, project=PROJECT, endpoint=server.url)
         assert client.metrics(PROJECT)[0]["count"] == spans_before
@@ -45,6 +46,18 @@ def test_demo_runs_a_live_ab_experiment_then_an_eval_over_its_liked_answers(serv
     assert len({e["input"] for e in examples}) == len(examples)
     summary = result["summary"]
     assert summary["examples"] == len(examples) and summary["errors"] == 0
-    assert set(summary["scores"]) == {"cites_expected_page", "overlap_with_liked_answer", "length"}
-    assert summary["scores"]["cites_expected_page"]["mean"] > 0.5
+    assert set(summary["scores"]) == {"model_answered", "cites_expected_page", "overlap_with_liked_answer", "length"}
+    assert summary["scores"]["model_answered"]["mean"] == 1 and summary["scores"]["cites_expected_page"]["mean"] > 0.5
     assert summary["scores"]["overlap_with_liked_answer"]["mean"] > 0.5
+
+
+def test_the_eval_checks_read_the_bots_fallback_its_sources_and_the_liked_answer() -> None:
+    fell_back = evals.as_output(Answer("From billing/refunds.md: Annual plans are refunded.", ["billing/refunds.md › Refunds"],
+                                       True, fallback="step_limit"))
+    example = EvalInput(output=fell_back, reference="Annual plans are refunded within 30 days.",
+                        metadata={"page": "billing/seats.md"})
+    results = {r.evaluator: r for r in ev.evaluate(example, ["model_answered", "cites_expected_page",
+                                                             "overlap_with_liked_answer"])}
+    assert results["model_answered"].label == "fail" and "step_limit" in results["model_answered"].explanation
+    assert results["cites_expected_page"].label == "fail" and "billing/refunds.md" in results["cites_expected_page"].explanation
+    assert 0 < results["overlap_with_liked_answer"].score < 1

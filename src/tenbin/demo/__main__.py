@@ -26,7 +26,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--llm-port", type=int, default=6207)
     parser.add_argument("--workers", type=int, default=2, help="model servers, each with its own worker")
     parser.add_argument("--workdir", type=Path, default=Path(".tenbin-demo"))
-    parser.add_argument("--eval-examples", type=int, default=24, help="size of the dataset from the liked answers")
+    parser.add_argument("--eval-examples", type=int, default=20, help="size of the dataset from the liked answers")
     parser.add_argument("--judge", action="store_true", help="add the qa_correctness LLM judge to the eval (slow, "
                         "and the 135M local model is a poor judge)")
     parser.add_argument("--stop", action="store_true", help="only stop the servers a demo left running")

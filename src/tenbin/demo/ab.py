@@ -26,8 +26,9 @@ STRICT_SYSTEM = (
     'To answer reply only {{"answer": "<text>", "sources": [1]}}.\n'
     "Tools:\n{tools}\n{instructions}"
 )
-GUARDRAILS = {"latency_p95_ms": 20_000.0, "error_rate": 0.05}
-"""Maxima over each arm's LLM spans: the local 135M model on 2 shared cores takes a few seconds a call."""
+GUARDRAILS = {"latency_p95_ms": 30_000.0, "error_rate": 0.05}
+"""Maxima over each arm's LLM spans. A call takes 2-5 s on 2 idle cores and up to ~25 s when other
+work shares them; the limit catches an arm that makes the model ramble, not a busy machine."""
 
 
 def versions() -> tuple[dict[str, Any], dict[str, Any]]:

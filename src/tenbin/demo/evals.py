@@ -4,8 +4,9 @@ After the conversations, the first-turn answers users gave a thumbs-up become a 
 filter over the demo project: input = the question, expected = the liked answer, metadata = its
 task, the docs page that answers it and the arm that answered). Then the candidate prompt v2 is
 run over it through the bot (a Python-function task on the local model) and scored with code
-checks that fit a docs bot: does it cite the page that answers the question, how much of the
-liked answer it keeps, is it short. The LLM judge `qa_correctness` is opt-in (`--judge`): on the
+checks that fit a docs bot: did the model answer itself (rather than the bot's fallback, which
+quotes its best passage when the model's replies cannot be used), does it cite the page that
+answers the question, how much of the liked answer it keeps, is it short. The LLM judge `qa_correctness` is opt-in (`--judge`): on the
 135M local model it takes ~7 s a verdict and agrees poorly with its calibration set.
 """
 
@@ -22,24 +23,44 @@ from tenbin.client import Client
 from tenbin.demo import PROJECT, console
 from tenbin.demo.traffic import ModelServer, demo_bot
 from tenbin.evals import EvalInput
-from tenbin.examples.docs_bot import PROMPT_NAME, DocsBot
+from tenbin.examples.docs_bot import PROMPT_NAME, Answer, DocsBot
 from tenbin.examples.docs_bot.questions import QUESTIONS
 from tenbin.llm import LLM
 
 DATASET = "liked-first-answers"
 LIKED = 'kind == "AGENT" and session_step == 1 and feedback["thumbs"] == 1'
 """First turns only: a follow-up ("And if we pay annually?") means nothing without its session."""
-SOURCES = "\n\nSources: "
+SOURCES, FALLBACK = "\n\nSources: ", "\nFallback: "
 PAGES = {q.text: q.page for questions in QUESTIONS.values() for q in questions if q.page}
-EVALUATORS: list[ev.registry.Spec] = ["cites_expected_page", "overlap_with_liked_answer",
+EVALUATORS: list[ev.registry.Spec] = ["model_answered", "cites_expected_page", "overlap_with_liked_answer",
                                       {"name": "length", "params": {"max_chars": 700}}]
+
+
+def as_output(answer: Answer) -> str:
+    """The answer, then its sources, then why the bot answered for the model (if it did)."""
+    text = f"{answer.text}{SOURCES}{'; '.join(answer.sources) or 'none'}"
+    return f"{text}{FALLBACK}{answer.fallback}" if answer.fallback else text
+
+
+def _parts(output: str | None) -> tuple[str, str, str]:
+    """(answer, sources, fallback reason) of an `as_output` text."""
+    text, _, footer = (output or "").partition(SOURCES)
+    sources, _, fallback = footer.partition(FALLBACK)
+    return text, sources, fallback
+
+
+@ev.register("model_answered")
+def model_answered(example: EvalInput) -> tuple[bool, str]:
+    """The model's own reply is the answer, not the bot's fallback: what a prompt change can move."""
+    fallback = _parts(example.output)[2]
+    return not fallback, f"the bot answered for the model ({fallback})" if fallback else "the model answered"
 
 
 @ev.register("cites_expected_page")
 def cites_expected_page(example: EvalInput) -> tuple[bool, str]:
     """The answer's sources include the docs page that answers the question (metadata.page)."""
     page = example.metadata.get("page") or ""
-    sources = (example.output or "").partition(SOURCES)[2]
+    sources = _parts(example.output)[1]
     if page and page in sources:
         return True, f"cites {page}"
     return False, f"expected {page or '(no page)'}; cites {sources or 'nothing'}"
@@ -48,7 +69,7 @@ def cites_expected_page(example: EvalInput) -> tuple[bool, str]:
 @ev.register("overlap_with_liked_answer", requires=("output", "reference"))
 def overlap_with_liked_answer(example: EvalInput) -> tuple[float, str]:
     """Token F1 of the answer against the answer users liked (BM25 tokens: Japanese counts too)."""
-    answer = set(tokenize((example.output or "").partition(SOURCES)[0]))
+    answer = set(tokenize(_parts(example.output)[0]))
     liked = set(tokenize(example.reference or ""))
     shared = len(answer & liked)
     if not shared:
@@ -75,10 +96,9 @@ def build_dataset(url: str, size: int, project: str = PROJECT) -> dict[str, Any]
 
 
 def answer_with(bot: DocsBot, prompt: tenbin.Prompt) -> Callable[[str], str]:
-    """The task: the bot answers with `prompt` pinned; its sources follow the answer."""
+    """The task: the bot answers with `prompt` pinned (see `as_output`)."""
     def docs_bot(question: str) -> str:
-        answer = bot.ask(question, prompt=prompt)
-        return f"{answer.text}{SOURCES}{'; '.join(answer.sources) or 'none'}"
+        return as_output(bot.ask(question, prompt=prompt))
 
     return docs_bot
 
