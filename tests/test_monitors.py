@@ -12,6 +12,7 @@ from tenbin.analytics import monitors
 from tenbin.analytics.webhooks import Policy
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.loopback import free_port
+from tenbin.store import analyses
 from tests.monitor_helpers import (
     HOUR_US,
     T0,
@@ -173,6 +174,23 @@ def test_cluster_monitors_name_the_worst_cluster_of_the_newest_analysis(engine: 
                                           "comparison": "relative", "threshold": 0.3, "min_samples": 10})
     result = monitors.check(engine, worse["id"])
     assert result["status"] == "firing" and result["cluster"] == 1 and result["reference"] == pytest.approx(0.1)
+
+
+def test_a_cluster_alert_posts_the_cluster_its_label_and_its_report(engine: Engine) -> None:
+    rated_spans(engine, T0, ups=1, downs=0)
+    analysis_id = saved_analysis(engine, "p", {0: cluster_metrics(40, 1.0, 0.1, 400.0),
+                                               1: cluster_metrics(30, 8.0, 0.7, 450.0)})
+    analyses.set_report(engine, analysis_id, 1, "About: webhooks. Problem: no docs. Fix: write them.")
+    with receiver() as hook:
+        monitor = monitors.create(engine, "p", {"name": "new topics", "kind": "drift", "cluster": "each",
+                                                "threshold": 3, "min_samples": 10, "webhook_url": hook.hook_url})
+        monitors.check(engine, monitor["id"], policy=FAST)
+        [body] = hook.bodies
+    assert body["cluster"] == {"analysis_id": analysis_id, "cluster": 1, "label": "topic 1", "size": 30,
+                               "report": "About: webhooks. Problem: no docs. Fix: write them."}
+    assert body["analysis"]["id"] == analysis_id and body["value"] == 8.0 and body["threshold"] == 3.0
+    assert body["message"] == "cluster 1 (topic 1) drift ratio 8.00 (n=30) is above 3.00"
+    assert monitors.list_alerts(engine, "p")[0]["report"].startswith("About: webhooks.")
 
 
 def test_a_numbered_cluster_is_pinned_to_its_analysis(engine: Engine) -> None:

@@ -27,7 +27,7 @@ def test_add_check_alert_acknowledge_and_remove_from_the_command_line(engine: En
     added = _cli(server, "monitors", "add", "bad answers", "--kind", "thumbs_down_rate", "--threshold", "0.3",
                  "--window", "1h", "--min-samples", "10", "--interval", "10m")
     assert added.exit_code == 0, added.output
-    assert "monitor 1 'bad answers': thumbs_down_rate absolute > 0.3, checked every 600 s" in added.output
+    assert "monitor 1 'bad answers': thumbs_down_rate absolute > 0.3, checked every 10m" in added.output
     checked = _cli(server, "monitors", "check", "1", project=False)
     assert checked.exit_code == 0 and "firing: thumbs-down rate 85% (n=20) is above 30%" in checked.output
     assert "alert 1 raised" in checked.output

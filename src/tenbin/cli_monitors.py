@@ -11,39 +11,16 @@ and `tenbin report ANALYSIS CLUSTER`, the LLM report of a cluster (which alerts 
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tenbin.cli_prompts import (
-    ApiKey,
-    Endpoint,
-    Project,
-    _client,
-    _project,
-    _run,
-    console,
-)
-from tenbin.errors import InvalidInput
+from tenbin.analytics.monitors import duration_s, human_s
+from tenbin.cli_prompts import ApiKey, Endpoint, Project, _client, _project, _run, console
 
 monitors_app = typer.Typer(help="Monitors (thumbs-down rate, latency p95, drift) and their alerts.",
                            no_args_is_help=True)
-_DURATION = re.compile(r"(\d+)\s*(s|m|h|d)?\Z")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def seconds(value: str | None, option: str) -> int | None:
-    """`90`, `30m`, `1h`, `7d` → seconds (None stays None)."""
-    if value is None:
-        return None
-    found = _DURATION.match(value.strip())
-    if not found:
-        raise InvalidInput(f"{option} {value!r} must be seconds or a duration like 30m, 1h, 7d")
-    return int(found[1]) * _SECONDS[found[2]]
-
-
 def _request(method: str, path: str, endpoint: str | None, api_key: str | None, **kwargs: Any) -> Any:
     with _client(endpoint, api_key) as client:
         return client._request(method, path, **kwargs)
@@ -69,13 +46,13 @@ def add(name: str,
         project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
     """Create a monitor NAME; the server checks it every --interval."""
     body = {"name": name, "kind": kind, "threshold": threshold, "comparison": comparison,
-            "window_s": _run(lambda: seconds(window, "--window")), "min_samples": min_samples, "filter": filter,
+            "window_s": _run(lambda: duration_s(window, "--window")), "min_samples": min_samples, "filter": filter,
             "prompt": prompt, "cluster": cluster, "analysis_id": analysis, "webhook_url": webhook,
-            "interval_s": _run(lambda: seconds(interval, "--interval"))}
+            "interval_s": _run(lambda: duration_s(interval, "--interval"))}
     made = _request("POST", f"/projects/{_project(project)}/monitors", endpoint, api_key,
                     json={k: v for k, v in body.items() if v is not None})
     console.print(f"monitor {made['id']} {made['name']!r}: {made['kind']} {made['comparison']} > {made['threshold']:g}, "
-                  f"checked every {made['interval_s']} s", soft_wrap=True)
+                  f"checked every {human_s(made['interval_s'])}", soft_wrap=True)
 
 
 def _scope(m: dict[str, Any]) -> str:
@@ -93,7 +70,7 @@ def ls(project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = Non
     rows = _request("GET", f"/projects/{_project(project)}/monitors", endpoint, api_key)
     table = Table("id", "name", "kind", "fires when", "scope", "state", "last checked")
     for m in rows:
-        rule = f"{m['comparison']} > {m['threshold']:g} over {m['window_s']} s"
+        rule = f"{m['comparison']} > {m['threshold']:g} over {human_s(m['window_s'])}"
         state = m["state"] if m["enabled"] else f"{m['state']} (disabled)"
         table.add_row(str(m["id"]), m["name"], m["kind"], rule, _scope(m), state, (m["last_checked"] or "never")[:19])
     console.print(table)

@@ -158,7 +158,7 @@ def _global_drift(monitor: dict[str, Any], analysis: dict[str, Any]) -> dict[str
     drift = analysis.get("drift") or {}
     value, p_value = drift.get("mmd2"), drift.get("p_value")
     n = int(analysis.get("n_production") or 0)
-    verdict = decide({**monitor, "comparison": "absolute"}, value, n, None, None, "", "global drift")
+    verdict = decide({**monitor, "comparison": "absolute"}, value, n, None, None, "", "global")
     if verdict["status"] == FIRING and (p_value is None or p_value >= DRIFT_ALPHA):
         verdict = {"status": OK, "message": f"{verdict['message']}, but p = {p_value} is not below {DRIFT_ALPHA}"}
     elif p_value is not None and verdict["status"] in (FIRING, OK):
@@ -179,15 +179,17 @@ def _fmt(kind: str, value: float | None) -> str:
     return f"{value:.2f}"
 
 
-def _label(kind: str) -> str:
-    return {"thumbs_down_rate": "thumbs-down rate", "latency_p95": "latency p95", "drift": "drift"}[kind]
+def _label(kind: str, subject: str) -> str:
+    if kind == "drift":
+        return "drift ratio" if subject.startswith("cluster") else "drift (MMD²)"
+    return {"thumbs_down_rate": "thumbs-down rate", "latency_p95": "latency p95"}[kind]
 
 
 def decide(monitor: dict[str, Any], value: float | None, n: int, reference: float | None, reference_n: int | None,
            against: str, subject: str = "") -> dict[str, Any]:
     """Status and message for one number (see the module docstring for the threshold's meaning)."""
     kind, t, need = monitor["kind"], monitor["threshold"], monitor["min_samples"]
-    what = f"{subject + ' ' if subject else ''}{_label(kind)}"
+    what = f"{subject + ' ' if subject else ''}{_label(kind, subject)}"
     if n < need or value is None:
         return {"status": INSUFFICIENT, "message": f"{what}: {n} samples, the monitor needs {need}"}
     relative = monitor["comparison"] == "relative" and kind != "drift"

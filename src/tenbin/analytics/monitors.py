@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {"comparison": "absolute", "window_s": 3600, "min_sam
                             "prompt": None, "cluster": None, "analysis_id": None, "webhook_url": None,
                             "interval_s": 300, "enabled": True}
 INPUT_FIELDS = ("name", "kind", "threshold", *DEFAULTS)
+_DURATION = re.compile(r"(\d+)\s*(s|m|h|d)?\Z")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _PROMPT = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,199}?)(?:@(?P<version>\d+))?\Z")
 _THRESHOLDS = {  # (kind, comparison) -> (low, high, what a valid threshold looks like), both bounds exclusive
     ("thumbs_down_rate", "absolute"): (0.0, 1.0, "a rate between 0 and 1, e.g. 0.3"),
@@ -50,6 +52,24 @@ _THRESHOLDS = {  # (kind, comparison) -> (low, high, what a valid threshold look
     ("drift", "absolute"): (0.0, math.inf, "a drift value above 0, e.g. 3 (a cluster 3x more common than in the baseline)"),
     ("drift", "relative"): (0.0, math.inf, "a drift value above 0, e.g. 3"),
 }
+
+
+def duration_s(value: str | None, name: str) -> int | None:
+    """`90`, `30m`, `1h`, `7d` → seconds, for CLI options and form fields (empty: None)."""
+    if value is None or not value.strip():
+        return None
+    found = _DURATION.match(value.strip())
+    if not found:
+        raise InvalidInput(f"{name} {value!r} must be seconds or a duration like 30m, 1h, 7d")
+    return int(found[1]) * _UNIT_S[found[2]]
+
+
+def human_s(seconds: int) -> str:
+    """3600 → "1h", 1800 → "30m", 90 → "90s": how windows and intervals are shown."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _number(data: Mapping[str, Any], key: str, kind: type, low: float, high: float) -> Any:
@@ -167,21 +187,23 @@ def webhook_for(monitor: Mapping[str, Any]) -> str | None:
 
 def alert_payload(monitor: Mapping[str, Any], evaluation: Mapping[str, Any], alert_id: int) -> dict[str, Any]:
     """The JSON POSTed for an alert (documented in the README, "Monitors and alerts")."""
-    cluster = None
+    details = evaluation.get("details") or {}
+    cluster = analysis = None
+    if evaluation.get("analysis_id") is not None:
+        analysis = {"id": evaluation["analysis_id"], "production": details.get("production"),
+                    "baseline": details.get("baseline")}
     if evaluation.get("cluster") is not None:
-        details = evaluation.get("details") or {}
         cluster = {"analysis_id": evaluation.get("analysis_id"), "cluster": evaluation["cluster"],
-                   "label": details.get("label"), "report": evaluation.get("report")}
+                   "label": details.get("label"), "size": details.get("size"), "report": evaluation.get("report")}
     return {
         "type": "tenbin.alert", "alert_id": alert_id, "project": monitor["project"],
         "text": f"[tenbin] {monitor['project']} / {monitor['name']}: {evaluation['message']}",
         "monitor": {k: monitor[k] for k in ("id", "name", "kind", "comparison", "threshold", "window_s", "filter",
                                               "prompt", "cluster")},
-        "value": evaluation.get("value"), "reference": evaluation.get("reference"),
+        "message": evaluation["message"], "value": evaluation.get("value"), "reference": evaluation.get("reference"),
         "threshold": evaluation.get("threshold"), "n": evaluation.get("n"), "reference_n": evaluation.get("reference_n"),
         "window": {"start": iso(evaluation.get("window_start_us")), "end": iso(evaluation.get("window_end_us"))},
-        "analysis_id": evaluation.get("analysis_id"), "cluster": cluster, "message": evaluation["message"],
-        "created": iso(evaluation.get("checked_us")),
+        "analysis": analysis, "cluster": cluster, "created": iso(evaluation.get("checked_us")),
     }
 
 
