@@ -9,16 +9,20 @@ progress bar; prints the cluster table (worst problem first) and the global drif
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tenbin.analytics.windows import BASELINE_HELP
 from tenbin.errors import InvalidInput, TenbinError
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
+"""Wide when piped or captured: the cluster table has eleven columns."""
 
 
 def _num(value: Any, fmt: str = ".2f") -> str:
@@ -35,22 +39,22 @@ def drift_line(run: dict[str, Any]) -> str:
 
 
 def cluster_rows(clusters: list[dict[str, Any]]) -> Table:
-    table = Table("rank", "cluster", "label", "size", "prod", "base", "drift×", "👎 rate", "👎 lift", "p95 ms",
+    table = Table("rank", "cluster", "label", "size", "prod", "base", "drift×", "down rate", "down lift", "p95 ms",
                   "problem")
     for c in clusters:
         m = c["metrics"]
         table.add_row(str(c["rank"] or "–"), "noise" if c["cluster"] == -1 else str(c["cluster"]), c["label"] or "",
                       str(c["size"]), str(m["n_production"]), str(m["n_baseline"]), _num(m["drift_ratio"]),
-                      _num(m["thumbs_down_rate"]), _num(m["thumbs_down_lift"]), _num(m["latency_p95_ms"], ".0f"),
+                      _num(m["thumbs_down_rate"]), _num(m.get("thumbs_down_lift")), _num(m["latency_p95_ms"], ".0f"),
                       _num(c["problem_score"]))
     return table
 
 
 def segment_rows(found: dict[str, Any]) -> Table:
-    table = Table(found["by"], "size", "prod", "base", "drift×", "👎 rate", "p50 ms", "p95 ms", "problem")
+    table = Table(found["by"], "size", "prod", "base", "drift×", "down rate", "p50 ms", "p95 ms", "problem")
     for r in found["segments"]:
         m = r["metrics"]
-        table.add_row(str(r["segment"]), str(m["size"]), str(m["n_production"]), str(m["n_baseline"]),
+        table.add_row(escape(str(r["segment"])), str(m["size"]), str(m["n_production"]), str(m["n_baseline"]),
                       _num(m["drift_ratio"]), _num(m["thumbs_down_rate"]), _num(m["latency_p50_ms"], ".0f"),
                       _num(m["latency_p95_ms"], ".0f"), _num(r["problem_score"]))
     return table
@@ -67,7 +71,7 @@ def _run_now(engine: Any, request: Any) -> dict[str, Any]:
 
 def analyze(
     project: Annotated[str, typer.Option("--project", "-p")],
-    baseline: Annotated[str, typer.Option(help="previous, a duration like 7d, START..END, dataset:NAME[@V] "
+    baseline: Annotated[str, typer.Option(help="previous, a duration like 7d, START..END, dataset:NAME, "
                                                "or prompt:NAME@V")] = "",
     window: Annotated[str, typer.Option(help="production window: all, a duration like 24h, or START..END")] = "",
     field: Annotated[str, typer.Option(help="input (prompts) or output (responses)")] = "input",
@@ -94,8 +98,7 @@ def analyze(
         if show is not None:
             run = store.get_analysis(engine, show, project)
         elif not baseline:
-            raise InvalidInput("--baseline is required: previous, a duration like 7d, START..END, "
-                               "dataset:NAME[@V] or prompt:NAME@V")
+            raise InvalidInput(f"--baseline is required: {BASELINE_HELP}")
         else:
             request = AnalysisRequest(project, baseline, window, field, model, filter,
                                       UmapParams(n_neighbors=n_neighbors, seed=None if seed == -1 else seed),
@@ -103,7 +106,7 @@ def analyze(
             run = _run_now(engine, request)
         _print(engine, run, segments, as_json)
     except TenbinError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(code=1) from exc
     finally:
         engine.dispose()
@@ -119,7 +122,7 @@ def _print(engine: Any, run: dict[str, Any], by: str | None, as_json: bool) -> N
         print(json.dumps({**run, "clusters": clusters, **({"segments": found} if found else {})}, default=str))
         return
     console.print(f"analysis {run['id']} of {run['project']}: {run['status']}"
-                  + (f" — {run['error']}" if run.get("error") else ""), soft_wrap=True)
+                  + (f" — {escape(run['error'])}" if run.get("error") else ""), soft_wrap=True)
     if run["status"] != "done":
         return
     console.print(cluster_rows(clusters))
