@@ -210,7 +210,7 @@ def test_each_session_sticks_to_one_arm_of_a_running_experiment(
 
 def test_the_built_in_prompt_answers_when_the_tenbin_server_is_down() -> None:
     clear_cache()
-    assert tenbin.init(f"http://127.0.0.1:{free_port()}", project="docs-bot")
+    assert tenbin.init(f"http://127.0.0.1:{free_port()}", project="docs-bot", timeout=1)
     try:
         with (ScriptedLLM(script=quote_first_passage) as model,
               DocsBot(LLM(model.base_url, model.model), prompt_from_registry=True) as docs_bot):
