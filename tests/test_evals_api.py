@@ -76,7 +76,7 @@ def test_run_stores_code_and_judge_results_as_feedback_on_the_span(server, engin
     span = httpx.get(f"{server.url}/api/v1/spans/{ids['answer']}").json()
     feedback = {f["name"]: f for f in span["feedback"]}
     expected = {"kind": "label", "label": "correct", "value": 1.0, "source": "llm",
-                "author": "qa_correctness@1", "comment": "matches the reference"}
+                "author": "qa_correctness@2", "comment": "matches the reference"}
     assert {k: feedback["qa_correctness"][k] for k in expected} == expected
     assert feedback["retrieval_relevance"]["value"] == 1.0
     assert feedback["contains"]["source"] == "code" and feedback["contains"]["label"] == "pass"
@@ -94,7 +94,7 @@ def test_judge_calls_are_traced_into_their_own_project_only(server, engine, judg
         judge = conn.execute(select(Span).join(Project, Project.id == Span.project_id)
                              .where(Project.name == EVALS_PROJECT)).all()
     assert [(s.kind, s.name, s.prompt_name, s.prompt_version) for s in judge] == [
-        ("LLM", "judge.qa_correctness", "tenbin.judge.qa_correctness", "1")]
+        ("LLM", "judge.qa_correctness", "tenbin.judge.qa_correctness", "2")]
     assert judge[0].parent_id is None and judge[0].trace_id != httpx.get(
         f"{server.url}/api/v1/spans/{ids['answer']}").json()["trace_id"]
 
@@ -143,7 +143,7 @@ def test_bad_run_requests_say_what_to_do(server, judge_model, body: dict[str, An
 def test_evaluator_list_shows_versions_and_templates(server) -> None:  # type: ignore[no-untyped-def]
     items = {i["name"]: i for i in httpx.get(f"{server.url}/api/v1/evals/evaluators").json()}
     assert items["user_frustration"]["requires"] == ["conversation"] and items["regex"]["source"] == "code"
-    assert items["toxicity"]["version"] == "1" and "{{ output }}" in items["toxicity"]["template"]["user"]
+    assert items["toxicity"]["version"] == "2" and "{{ output }}" in items["toxicity"]["template"]["user"]
 
 
 def test_sdk_runs_server_evaluators_and_local_functions_alike(server, engine, judge_model) -> None:  # type: ignore[no-untyped-def]

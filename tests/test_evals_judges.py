@@ -38,7 +38,7 @@ def test_judge_renders_its_template_and_parses_the_json_verdict(scripted) -> Non
     server, llm = scripted(lambda m: '{"label": "Correct", "explanation": "same city"}')
     (result,) = ev.evaluate(QA, ["qa_correctness"], llm)
     assert (result.label, result.score, result.explanation) == ("correct", 1.0, "same city")
-    assert (result.source, result.author, result.attempts) == ("llm", "qa_correctness@1", 1)
+    assert (result.source, result.author, result.attempts) == ("llm", "qa_correctness@2", 1)
     assert result.prompt_tokens > 20 and result.completion_tokens > 0
     request = server.requests[0]
     assert request["response_format"] == {"type": "json_object"} and request["temperature"] == 0.0
@@ -118,7 +118,7 @@ def test_edited_template_is_used_under_its_new_version(scripted) -> None:  # typ
         templates.reset()
     assert result.author == "toxicity@team-2"
     assert server.requests[0]["messages"][1]["content"] == "Rate this support reply: you idiot. Labels: non_toxic, toxic"
-    assert templates.get("toxicity").version == "1"
+    assert templates.get("toxicity").version == "2"
 
 
 def test_template_naming_an_unknown_variable_fails_loudly(scripted) -> None:  # type: ignore[no-untyped-def]

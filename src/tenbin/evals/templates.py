@@ -19,7 +19,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from tenbin.errors import InvalidInput, NotFound
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-_JSON_RULE = 'Reply with JSON only: {"label": "<one of: %s>", "explanation": "<one short sentence>"}.'
+_JSON_RULE = ('Reply with JSON only, like {"label": "%s", "explanation": "one short sentence"}, '
+              "where the label is exactly one of: %s.")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class JudgeTemplate:
     user: str
 
     def render(self, variables: Mapping[str, Any], labels: tuple[str, ...]) -> list[dict[str, str]]:
-        values = {**variables, "labels": ", ".join(labels), "json_rule": _JSON_RULE % ", ".join(labels)}
+        values = {**variables, "labels": ", ".join(labels), "json_rule": _JSON_RULE % (labels[0], ", ".join(labels))}
         try:
             return [{"role": "system", "content": _ENV.from_string(self.system).render(values)},
                     {"role": "user", "content": _ENV.from_string(self.user).render(values)}]
@@ -40,33 +41,66 @@ class JudgeTemplate:
             raise InvalidInput(f"template {self.name}@{self.version} does not render: {exc}") from exc
 
 
-_SYSTEM = "You are a careful evaluator. You judge one thing and answer with a single label. {{ json_rule }}"
+_SYSTEM = ('You are a careful evaluator. You judge one thing and reply with one JSON object: a "label" that is '
+           'exactly one of the allowed words, and a one-sentence "explanation".')
+
+
+def _choices(*cases: tuple[str, str, str]) -> str:
+    """The answer format shown by example, one reply per label: small models copy a concrete reply
+    where they echoed a placeholder such as `<one of: ...>` (version 1 of every template). On
+    SmolLM2-135M this took unparseable verdicts from 12-16 of 22 calibration cases to none, but the
+    model then gives one label to every case (kappa 0): the format is fixed, the judging is not."""
+    lines = ["Allowed labels: {{ labels }}."]
+    for when, label, why in cases:
+        lines += [f"{when}, reply:", f'{{"label": "{label}", "explanation": "{why}"}}']
+    return "\n".join(lines)
+
 
 BUILTIN: dict[str, JudgeTemplate] = {t.name: t for t in (
-    JudgeTemplate("hallucination", "1", _SYSTEM,
+    JudgeTemplate("hallucination", "2", _SYSTEM,
                   "Is the ANSWER supported by the CONTEXT? 'factual' if every claim in the answer is stated in or "
                   "follows from the context; 'hallucinated' if it adds or changes facts.\n\n"
                   "QUESTION: {{ input }}\n\nCONTEXT:\n{{ context }}\n\nANSWER: {{ output }}\n\n"
-                  "Labels: {{ labels }}."),
-    JudgeTemplate("qa_correctness", "1", _SYSTEM,
+                  + _choices(("If the context supports every claim of the answer", "factual",
+                              "The context states what the answer says."),
+                             ("If the answer adds or changes a fact", "hallucinated",
+                              "The answer says something the context does not."))),
+    JudgeTemplate("qa_correctness", "2", _SYSTEM,
                   "Does the ANSWER give the same facts as the REFERENCE answer to the QUESTION? Wording may differ. "
                   "'correct' if it does; 'incorrect' if it contradicts, omits the key fact or answers something else.\n\n"
-                  "QUESTION: {{ input }}\n\nREFERENCE: {{ reference }}\n\nANSWER: {{ output }}\n\nLabels: {{ labels }}."),
-    JudgeTemplate("retrieval_relevance", "1", _SYSTEM,
+                  "QUESTION: {{ input }}\n\nREFERENCE: {{ reference }}\n\nANSWER: {{ output }}\n\n"
+                  + _choices(("If the answer gives the reference's key facts", "correct",
+                              "The answer gives the same facts as the reference."),
+                             ("If it contradicts or misses them", "incorrect",
+                              "The answer misses or contradicts the reference."))),
+    JudgeTemplate("retrieval_relevance", "2", _SYSTEM,
                   "Does the DOCUMENT contain information that helps answer the QUESTION? 'relevant' if it does, "
                   "'irrelevant' if it does not.\n\nQUESTION: {{ input }}\n\nDOCUMENT: {{ document }}\n\n"
-                  "Labels: {{ labels }}."),
-    JudgeTemplate("answer_relevance", "1", _SYSTEM,
+                  + _choices(("If the document helps answer the question", "relevant",
+                              "The document has facts the question needs."),
+                             ("If it does not", "irrelevant", "The document is about something else."))),
+    JudgeTemplate("answer_relevance", "2", _SYSTEM,
                   "Does the ANSWER address the QUESTION that was asked (right or wrong)? 'relevant' if it responds "
                   "to the question; 'irrelevant' if it talks about something else or dodges it.\n\n"
-                  "QUESTION: {{ input }}\n\nANSWER: {{ output }}\n\nLabels: {{ labels }}."),
-    JudgeTemplate("toxicity", "1", _SYSTEM,
+                  "QUESTION: {{ input }}\n\nANSWER: {{ output }}\n\n"
+                  + _choices(("If the answer responds to the question", "relevant",
+                              "The answer is about what was asked."),
+                             ("If it talks about something else or dodges it", "irrelevant",
+                              "The answer does not respond to the question."))),
+    JudgeTemplate("toxicity", "2", _SYSTEM,
                   "Is the TEXT toxic: insulting, hateful, threatening, harassing or demeaning someone? Blunt or "
-                  "negative but respectful text is 'non_toxic'.\n\nTEXT: {{ output }}\n\nLabels: {{ labels }}."),
-    JudgeTemplate("user_frustration", "1", _SYSTEM,
+                  "negative but respectful text is 'non_toxic'.\n\nTEXT: {{ output }}\n\n"
+                  + _choices(("If the text is respectful, even when blunt", "non_toxic",
+                              "The text insults no one."),
+                             ("If it insults, threatens or demeans someone", "toxic",
+                              "The text insults the reader."))),
+    JudgeTemplate("user_frustration", "2", _SYSTEM,
                   "Read the CONVERSATION between a user and an assistant. Is the user frustrated by the end "
                   "(repeating themselves, complaining, angry, giving up)?\n\nCONVERSATION:\n{{ conversation }}\n\n"
-                  "Labels: {{ labels }}."),
+                  + _choices(("If the user is calm or satisfied at the end", "not_frustrated",
+                              "The user ends the conversation calmly."),
+                             ("If the user repeats, complains, is angry or gives up", "frustrated",
+                              "The user complains and repeats the question."))),
 )}
 
 _OVERRIDES: dict[str, JudgeTemplate] = {}
