@@ -1,5 +1,6 @@
-"""Seeding for the monitor tests: spans with thumbs and latencies written through the real store,
-a finished analysis saved with the analysis store's own writer, and a loopback webhook receiver."""
+"""Seeding for the monitor and report tests: spans with thumbs and latencies written through the
+real store, finished analyses saved with the analysis store's own writer (one with real span texts
+for the cluster reports), and a loopback webhook receiver."""
 
 from __future__ import annotations
 
@@ -75,6 +76,42 @@ def saved_analysis(engine: Engine, project: str, clusters: dict[int, dict[str, A
                           points=[{"side": "production", "span_id": f"{c + 2:02x}{i:014x}", "cluster": c, "x": 0.0,
                                    "y": 0.0, "x3": 0.0, "y3": 0.0, "z3": 0.0}
                                   for c, m in clusters.items() for i in range(m["n_production"])])
+    return analysis_id
+
+
+REFUND_Q = "How do I get a refund for order {n}?"
+REFUND_A = "I cannot help with that, sorry ({n})."
+
+
+def seeded_analysis(engine: Engine, chars: int = 0) -> int:
+    """Cluster 0: refund questions, in production (badly answered) and the baseline; cluster 1:
+    a new topic in production only; the baseline also holds an unrelated span."""
+    pad = " extra detail" * chars
+    refunds = [span_row(T0 + i, input_value=REFUND_Q.format(n=i) + pad, output_value=REFUND_A.format(n=i) + pad)
+               for i in range(6)]
+    before = [span_row(T0 - 10**9 + i, input_value=f"Refund for order {i}, please", output_value="Billing → Refunds.")
+              for i in range(2)]
+    new = [span_row(T0 + 100 + i, input_value=f"Does the API support webhooks ({i})?", output_value="Yes.")
+           for i in range(3)]
+    other = span_row(T0 - 10**9 + 50, input_value="How do I reset my password?", output_value="Use Forgot password.")
+    store_rows(engine, refunds + before + new + [other])
+    metrics = {"n_production": 6, "n_baseline": 2, "share_production": 0.67, "drift_ratio": 1.4, "thumbs": 6,
+               "thumbs_down_rate": 0.83, "latency_p50_ms": 900.0, "latency_p95_ms": 2400.0,
+               "metadata": {"task": [{"value": "billing", "share": 1.0, "lift": 1.5}]},
+               "sample_span_ids": [r["span_id"] for r in refunds[:4]]}
+    new_metrics = {"n_production": 3, "n_baseline": 0, "drift_ratio": 12.5, "thumbs": 0,
+                   "sample_span_ids": [r["span_id"] for r in new]}
+    analysis_id = analyses.create_analysis(engine, "p", {"window": "1h", "baseline": "previous"})
+    points = [("production", r, 0) for r in refunds] + [("baseline", r, 0) for r in before] + \
+             [("production", r, 1) for r in new] + [("baseline", other, -1)]
+    analyses.save_results(
+        engine, analysis_id, drift={"mmd2": 0.1, "p_value": 0.01},
+        summary={"production": {"thumbs_down_rate": 0.2, "latency_p95_ms": 800.0}},
+        clusters=[{"cluster": 0, "size": 8, "label": "refund · order", "metrics": metrics, "problem_score": 2.0, "rank": 1},
+                  {"cluster": 1, "size": 3, "label": "api · webhooks", "metrics": new_metrics, "problem_score": 1.0,
+                   "rank": 2}],
+        points=[{"side": side, "span_id": r["span_id"], "cluster": c, "x": 0.0, "y": 0.0, "x3": 0.0, "y3": 0.0,
+                 "z3": 0.0} for side, r, c in points])
     return analysis_id
 
 

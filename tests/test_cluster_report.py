@@ -17,44 +17,12 @@ from tenbin.errors import NotFound
 from tenbin.llm import LLM
 from tenbin.llm.scripted import ScriptedLLM, message_text
 from tenbin.prompts import registry
-from tenbin.store import analyses, queries
+from tenbin.store import queries
 from tests.conftest import RunningServer
-from tests.monitor_helpers import T0, span_row, store_rows
+from tests.monitor_helpers import seeded_analysis
 
-REFUND_Q = "How do I get a refund for order {n}?"
-REFUND_A = "I cannot help with that, sorry ({n})."
-
-
-def seeded_analysis(engine: Engine, chars: int = 0) -> int:
-    """Cluster 0: refund questions, in production (badly answered) and the baseline; cluster 1:
-    a new topic in production only; the baseline also holds an unrelated span."""
-    pad = " extra detail" * chars
-    refunds = [span_row(T0 + i, input_value=REFUND_Q.format(n=i) + pad, output_value=REFUND_A.format(n=i) + pad)
-               for i in range(6)]
-    before = [span_row(T0 - 10**9 + i, input_value=f"Refund for order {i}, please", output_value="Billing → Refunds.")
-              for i in range(2)]
-    new = [span_row(T0 + 100 + i, input_value=f"Does the API support webhooks ({i})?", output_value="Yes.")
-           for i in range(3)]
-    other = span_row(T0 - 10**9 + 50, input_value="How do I reset my password?", output_value="Use Forgot password.")
-    store_rows(engine, refunds + before + new + [other])
-    metrics = {"n_production": 6, "n_baseline": 2, "share_production": 0.67, "drift_ratio": 1.4, "thumbs": 6,
-               "thumbs_down_rate": 0.83, "latency_p50_ms": 900.0, "latency_p95_ms": 2400.0,
-               "metadata": {"task": [{"value": "billing", "share": 1.0, "lift": 1.5}]},
-               "sample_span_ids": [r["span_id"] for r in refunds[:4]]}
-    new_metrics = {"n_production": 3, "n_baseline": 0, "drift_ratio": 12.5, "thumbs": 0,
-                   "sample_span_ids": [r["span_id"] for r in new]}
-    analysis_id = analyses.create_analysis(engine, "p", {"window": "1h", "baseline": "previous"})
-    points = [("production", r, 0) for r in refunds] + [("baseline", r, 0) for r in before] + \
-             [("production", r, 1) for r in new] + [("baseline", other, -1)]
-    analyses.save_results(
-        engine, analysis_id, drift={"mmd2": 0.1, "p_value": 0.01},
-        summary={"production": {"thumbs_down_rate": 0.2, "latency_p95_ms": 800.0}},
-        clusters=[{"cluster": 0, "size": 8, "label": "refund · order", "metrics": metrics, "problem_score": 2.0, "rank": 1},
-                  {"cluster": 1, "size": 3, "label": "api · webhooks", "metrics": new_metrics, "problem_score": 1.0,
-                   "rank": 2}],
-        points=[{"side": side, "span_id": r["span_id"], "cluster": c, "x": 0.0, "y": 0.0, "x3": 0.0, "y3": 0.0,
-                 "z3": 0.0} for side, r, c in points])
-    return analysis_id
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+"""For checks whose SQL other tests already run on both dialects: saves PostgreSQL set-up time."""
 
 
 @pytest.fixture
@@ -85,13 +53,14 @@ def test_report_prompt_holds_cluster_and_baseline_samples_and_metrics_and_is_sto
     assert first["report"].endswith("report 1") and first["label"] == "refund · order"
     assert first["details"]["prompt"] == "tenbin-cluster-report" and first["details"]["prompt_version"] == 1
     assert first["details"]["model"] == model.model and first["details"]["prompt_tokens"] <= reports.PROMPT_BUDGET
-    assert model.requests[0]["max_tokens"] == reports.ANSWER_TOKENS
+    assert model.requests[0]["max_tokens"] == reports.ANSWER_TOKENS and model.requests[0]["frequency_penalty"] == 0.5
     again = reports.generate(engine, analysis_id, 0, llm=LLM(model.base_url, model.model))
     assert again["report"].endswith("report 2")
     assert reports.get_report(engine, analysis_id, 0)["report"].endswith("report 2")
     assert reports.get_report(engine, analysis_id, 1)["report"] is None
 
 
+@SQLITE_ONLY
 def test_a_new_topic_is_compared_with_other_baseline_traffic(engine: Engine, model: ScriptedLLM) -> None:
     analysis_id = seeded_analysis(engine)
     reports.generate(engine, analysis_id, 1, llm=LLM(model.base_url, model.model))
@@ -100,6 +69,7 @@ def test_a_new_topic_is_compared_with_other_baseline_traffic(engine: Engine, mod
     assert "How do I reset my password?" in prompt and "webhooks (2)" in prompt
 
 
+@SQLITE_ONLY
 def test_the_registry_prompt_is_created_once_and_an_edited_production_version_is_used(
         engine: Engine, model: ScriptedLLM) -> None:
     analysis_id = seeded_analysis(engine)
@@ -117,6 +87,7 @@ def test_the_registry_prompt_is_created_once_and_an_edited_production_version_is
     assert [v["version"] for v in registry.list_versions(engine, "p", reports.PROMPT_NAME)] == [2, 1]
 
 
+@SQLITE_ONLY
 def test_long_samples_are_cut_to_fit_the_small_models_budget(engine: Engine, model: ScriptedLLM) -> None:
     analysis_id = seeded_analysis(engine, chars=2000)
     done = reports.generate(engine, analysis_id, 0, llm=LLM(model.base_url, model.model))
@@ -125,6 +96,7 @@ def test_long_samples_are_cut_to_fit_the_small_models_budget(engine: Engine, mod
     assert "How do I get a refund for order 0?" in prompt and "…" in prompt
 
 
+@SQLITE_ONLY
 def test_an_unknown_cluster_or_analysis_is_a_clear_not_found(engine: Engine, model: ScriptedLLM) -> None:
     analysis_id = seeded_analysis(engine)
     with pytest.raises(NotFound, match=f"analysis {analysis_id} has no cluster 7; its clusters are: 0, 1"):

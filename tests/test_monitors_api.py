@@ -16,6 +16,8 @@ from tests.conftest import RunningServer
 from tests.monitor_helpers import HOUR_US, cluster_metrics, rated_spans, saved_analysis
 
 SPEC = {"name": "bad answers", "kind": "thumbs_down_rate", "threshold": 0.3, "min_samples": 10}
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+"""For checks whose SQL other tests already run on both dialects: saves PostgreSQL set-up time."""
 
 
 def test_monitor_lifecycle_check_and_acknowledge_over_rest(engine: Engine, server: RunningServer) -> None:
@@ -42,6 +44,7 @@ def test_monitor_lifecycle_check_and_acknowledge_over_rest(engine: Engine, serve
         assert gone.status_code == 404 and "tenbin monitors ls" in gone.json()["detail"]
 
 
+@SQLITE_ONLY
 def test_bad_monitor_requests_get_a_clear_4xx_and_store_nothing(engine: Engine, server: RunningServer) -> None:
     rated_spans(engine, now_us() - HOUR_US // 2, ups=1, downs=0)
     saved_analysis(engine, "p", {0: cluster_metrics(40, 1.0, 0.1, 400.0), 1: cluster_metrics(40, 9.0, 0.1, 400.0)})

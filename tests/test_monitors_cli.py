@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -11,10 +12,10 @@ from tenbin.cli import app
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.store.lookup import now_us
 from tests.conftest import RunningServer
-from tests.monitor_helpers import HOUR_US, rated_spans
-from tests.test_cluster_report import seeded_analysis
+from tests.monitor_helpers import HOUR_US, rated_spans, seeded_analysis
 
 runner = CliRunner()
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _cli(server: RunningServer, *args: str, project: bool = True) -> Any:
@@ -45,6 +46,7 @@ def test_add_check_alert_acknowledge_and_remove_from_the_command_line(engine: En
     assert gone.exit_code == 1 and "no monitor 1" in gone.output
 
 
+@SQLITE_ONLY
 def test_bad_options_exit_with_the_servers_reason(engine: Engine, server: RunningServer) -> None:
     rated_spans(engine, now_us(), ups=1, downs=0)
     bad = _cli(server, "monitors", "add", "x", "--kind", "latency", "--threshold", "3")
@@ -53,6 +55,7 @@ def test_bad_options_exit_with_the_servers_reason(engine: Engine, server: Runnin
     assert window.exit_code == 1 and "--window 'soon' must be seconds or a duration" in window.output
 
 
+@SQLITE_ONLY
 def test_report_command_writes_and_shows_a_cluster_report(engine: Engine, server: RunningServer,
                                                           monkeypatch) -> None:  # type: ignore[no-untyped-def]
     analysis_id = seeded_analysis(engine)

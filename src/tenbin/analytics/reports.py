@@ -42,6 +42,9 @@ PROMPT_NAME = "tenbin-cluster-report"
 PROMPT_BUDGET = 1400
 """Most tokens the rendered prompt may take (the answer gets ANSWER_TOKENS more, under 2,048)."""
 ANSWER_TOKENS = 400
+FREQUENCY_PENALTY = 0.5
+"""Small models at temperature 0 fall into loops (SmolLM2-135M repeated one paragraph for all 400
+tokens); a frequency penalty stops the loop. Their reports stay weak: use a bigger model for them."""
 SAMPLES = 4
 FITS = ((600, SAMPLES), (300, SAMPLES), (160, SAMPLES), (160, 2), (80, 2), (80, 1))
 """(characters per sample text, samples per side), tried in order until the prompt fits."""
@@ -195,7 +198,8 @@ def generate(engine: Engine, analysis_id: int, cluster: int, *, llm: LLM | None 
     messages, values, tokens = build_messages(engine, analysis, found, version, llm.model)
     info = PromptInfo(PROMPT_NAME, version["version"], registry.template_of(version).as_text(), values)
     with routed(tracer):
-        result = llm.chat(messages, prompt=info, max_tokens=ANSWER_TOKENS, span_name="cluster-report")
+        result = llm.chat(messages, prompt=info, max_tokens=ANSWER_TOKENS, frequency_penalty=FREQUENCY_PENALTY,
+                          span_name="cluster-report")
     at = now_us()
     details = {"model": result.model, "prompt": PROMPT_NAME, "prompt_version": version["version"],
                "generated_us": at, "generated": iso(at), "prompt_tokens": tokens.count,

@@ -180,8 +180,9 @@ def _alert_dict(row: Any) -> dict[str, Any]:
 
 
 def list_alerts(engine: Engine, project: str, *, status: str | None = None, monitor_id: int | None = None,
-                limit: int = 100) -> list[dict[str, Any]]:
-    """Alerts of the project, newest first; `status` is `open` (not acknowledged) or `acknowledged`."""
+                analysis_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Alerts of the project, newest first; `status` is `open` (not acknowledged) or `acknowledged`;
+    `analysis_id` keeps those raised about one analysis (its drift or one of its clusters)."""
     if status not in (None, "open", "acknowledged"):
         raise InvalidInput(f"alert status must be open or acknowledged; got {status!r}")
     if not 1 <= limit <= 1000:
@@ -193,6 +194,8 @@ def list_alerts(engine: Engine, project: str, *, status: str | None = None, moni
         stmt = stmt.where(Alert.acknowledged_us.is_not(None))
     if monitor_id is not None:
         stmt = stmt.where(Alert.monitor_id == monitor_id)
+    if analysis_id is not None:
+        stmt = stmt.where(Alert.analysis_id == analysis_id)
     with engine.connect() as conn:
         return [_alert_dict(r) for r in conn.execute(stmt).mappings()]
 

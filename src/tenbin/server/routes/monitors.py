@@ -107,10 +107,12 @@ def evaluations(request: Request, monitor_id: int, limit: int = Query(50, ge=1, 
 
 @router.get("/projects/{project}/alerts")
 def list_alerts(request: Request, project: str, status: Literal["open", "acknowledged"] | None = None,
-                monitor_id: int | None = None, limit: int = 100, auth: Access = Depends(reader)) -> list[dict[str, Any]]:
+                monitor_id: int | None = None, analysis_id: int | None = None, limit: int = 100,
+                auth: Access = Depends(reader)) -> list[dict[str, Any]]:
     """Alerts newest first: numbers, cluster and report, webhook delivery, acknowledgement."""
     auth.check_project(project)
-    return monitors.list_alerts(_engine(request), project, status=status, monitor_id=monitor_id, limit=limit)
+    return monitors.list_alerts(_engine(request), project, status=status, monitor_id=monitor_id,
+                                analysis_id=analysis_id, limit=limit)
 
 
 @router.post("/projects/{project}/alerts/{alert_id}/acknowledge")
