@@ -32,6 +32,7 @@ from tenbin.agents import (
     sql_query_tool,
     tokenize,
 )
+from tenbin.agents.loop import ANSWER_SCHEMA
 from tenbin.errors import InvalidInput, LLMUnavailable
 from tenbin.llm import LLM
 from tenbin.llm.scripted import ScriptedLLM
@@ -137,6 +138,16 @@ def test_agent_calls_a_tool_then_answers_citing_its_passage(docs: BM25Retriever,
     assert observation.startswith("Observation:") and "Plus" in observation
     first_prompt = model.requests[0]["messages"][-1]["content"]
     assert "[1] (refunds.md › How to request) Open Billing" in first_prompt
+
+
+def test_answer_only_holds_the_model_to_the_answer_schema(docs: BM25Retriever) -> None:
+    with ScriptedLLM(script=replies('{"answer": "Open Billing [1].", "sources": [1]}')) as model:
+        agent = Agent(LLM(model.base_url, model.model), [search_docs_tool(docs)], pre_search="search_docs",
+                      answer_only=True)
+        result = agent.run("How do I request a refund?")
+        sent = model.requests
+    assert sent[0]["response_format"] == {"type": "json_object", "schema": ANSWER_SCHEMA}
+    assert result.answer == "Open Billing [1]." and result.fallback is None
 
 
 def test_malformed_tool_calls_are_retried_then_answered_plainly(docs: BM25Retriever) -> None:

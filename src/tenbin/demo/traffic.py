@@ -29,8 +29,9 @@ class ModelServer(Protocol):
 
 
 def demo_bot(model: ModelServer, *, prompt_from_registry: bool = True) -> DocsBot:
-    """The bot as the demo runs it: JSON replies (grammar-enforced by llama.cpp), two steps at most."""
-    return DocsBot(LLM(model.base_url, model.model), json_mode=True, max_steps=2,
+    """The bot as the demo runs it: answer-only JSON replies (grammar-enforced by llama.cpp: the
+    135M model cannot drive tools, so the pre-search supplies the passages), two steps at most."""
+    return DocsBot(LLM(model.base_url, model.model), json_mode=True, answer_only=True, max_steps=2,
                    prompt_from_registry=prompt_from_registry)
 
 

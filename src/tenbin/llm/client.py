@@ -62,14 +62,21 @@ class LLM:
         self.max_concurrency = max_concurrency
 
     def chat(self, messages: Sequence[Message], *, prompt: PromptInfo | None = None, json_mode: bool = False,
-             temperature: float = 0.0, max_tokens: int | None = None, span_name: str = "llm",
-             **params: Any) -> ChatResult:
-        """One chat completion, traced as an LLM span when tenbin tracing is on."""
+             json_schema: dict[str, Any] | None = None, temperature: float = 0.0, max_tokens: int | None = None,
+             span_name: str = "llm", **params: Any) -> ChatResult:
+        """One chat completion, traced as an LLM span when tenbin tracing is on.
+
+        `json_schema` constrains the reply to that schema as llama.cpp's server and vLLM take it
+        (`response_format: {"type": "json_object", "schema": ...}`, compiled to a grammar): the one
+        way to get a usable shape out of a very small model.
+        """
         request: dict[str, Any] = {"temperature": temperature, **params}
         if max_tokens is not None:
             request["max_tokens"] = max_tokens
-        if json_mode:
+        if json_mode or json_schema is not None:
             request["response_format"] = {"type": "json_object"}
+            if json_schema is not None:
+                request["response_format"]["schema"] = json_schema
         with tenbin.span(span_name, kind="llm") as span:
             result = self._complete(list(messages), request)
             span.record_llm(

@@ -62,12 +62,13 @@ class DocsBot:
     """The Kumo Notes help assistant; thread-safe, one instance serves many sessions.
 
     `json_mode` asks the server for JSON output (llama.cpp enforces it with a grammar, which keeps
-    a tiny model's replies parseable); `k` passages are retrieved per search.
+    a tiny model's replies parseable); `answer_only` goes further and holds every reply to
+    `{"answer", "sources"}` (see `Agent.answer_only`); `k` passages are retrieved per search.
     """
 
     def __init__(self, llm: LLM, *, docs_dir: Path | str = DOCS_DIR, plans_sql: Path | str = PLANS_SQL,
                  db_path: Path | str | None = None, k: int = 3, max_steps: int = 4, history_turns: int = 2,
-                 json_mode: bool = False, prompt_from_registry: bool = False) -> None:
+                 json_mode: bool = False, answer_only: bool = False, prompt_from_registry: bool = False) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="kumo-plans-")
@@ -80,7 +81,8 @@ class DocsBot:
                  sql_query_tool(self.db, description="read-only SQLite SELECT on plans, prices and limits")]
         self.agent = Agent(llm, tools, assistant="the Kumo Notes help assistant", prompt_name=PROMPT_NAME,
                            prompt_version=PROMPT_VERSION, max_steps=max_steps, pre_search="search_docs",
-                           not_found=NOT_FOUND, extra_instructions=TABLES, json_mode=json_mode)
+                           not_found=NOT_FOUND, extra_instructions=TABLES, json_mode=json_mode,
+                           answer_only=answer_only)
         self.history_turns = history_turns
         self.prompt_from_registry = prompt_from_registry
         self._history: dict[str, deque[tuple[str, str]]] = {}
