@@ -17,7 +17,7 @@ from tenbin.store.analyses import get_analysis
 from tenbin.store.models import Feedback, Span, Trace
 from tenbin.store.models.analyses import AnalysisPoint
 
-PREVIEW_READ = 400
+PREVIEW_READ = 200
 """Characters of the analysed field read per point (the page shortens it further)."""
 
 
@@ -35,8 +35,8 @@ def _thumbs(analysis_id: int) -> Any:
 
 def scatter_points(engine: Engine, analysis_id: int, field: str = "input",
                    chars: int = PREVIEW_READ) -> list[dict[str, Any]]:
-    """Every point of the run, ordered by side then span id: coordinates, cluster, side, span and
-    trace id, start time, prompt name/version, metadata, thumbs `votes`/`downs` (0 without any)
+    """Every point of the run, ordered by side then span id: coordinates, cluster, side, span id,
+    start time, prompt name/version, metadata, thumbs `votes`/`downs` (0 without any)
     and `preview`, the first `chars` characters of the analysed field's raw value."""
     if field not in ("input", "output"):
         raise InvalidInput(f"field must be input or output; got {field!r}")
@@ -44,7 +44,7 @@ def scatter_points(engine: Engine, analysis_id: int, field: str = "input",
     text = Span.input_value if field == "input" else Span.output_value
     thumbs = _thumbs(analysis_id)
     stmt = (select(AnalysisPoint.span_id, AnalysisPoint.side, AnalysisPoint.cluster, AnalysisPoint.x, AnalysisPoint.y,
-                   AnalysisPoint.x3, AnalysisPoint.y3, AnalysisPoint.z3, Span.trace_id, Span.start_us,
+                   AnalysisPoint.x3, AnalysisPoint.y3, AnalysisPoint.z3, Span.start_us,
                    Span.prompt_name, Span.prompt_version, Span.meta.label("metadata"),
                    func.substr(text, 1, chars).label("preview"),
                    func.coalesce(thumbs.c.votes, 0).label("votes"), func.coalesce(thumbs.c.downs, 0).label("downs"))

@@ -122,7 +122,7 @@
   colorBy.addEventListener("change", draw);
   document.querySelectorAll("input[name=dims]").forEach((el) => el.addEventListener("change", draw));
 
-  fetch(box.dataset.pointsUrl, { credentials: "same-origin" })
+  (window.tenbinPoints || fetch(box.dataset.pointsUrl, { credentials: "same-origin" }))
     .then((r) => { if (!r.ok) { throw new Error("points: HTTP " + r.status); } return r.json(); })
     .then((json) => {
       data = json;
