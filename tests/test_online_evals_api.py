@@ -17,6 +17,9 @@ from tenbin import cli_eval
 from tenbin.cli import app
 from tenbin.evals.tracing import EVALS_PROJECT
 from tenbin.llm.scripted import ScriptedLLM
+from tenbin.loopback import LoopbackServer
+from tenbin.server.app import create_app
+from tenbin.store.keys import create_key
 
 P = "live-shop"
 BASE = f"/api/v1/projects/{P}/online-evals"
@@ -97,6 +100,20 @@ def test_a_duplicate_name_and_a_bad_change_leave_the_rule_as_it_was(server) -> N
     assert bad.status_code == 400
     rule = httpx.get(f"{server.url}{BASE}/r").json()
     assert (rule["sampling_rate"], rule["filter"], rule["evaluators"]) == (1.0, "", ["json_valid"])
+
+
+def test_with_auth_a_key_sees_only_its_project_and_a_read_key_cannot_change_rules(engine) -> None:  # type: ignore[no-untyped-def]
+    read_key, write_key = create_key(engine, P, "read"), create_key(engine, P, "write")
+    with LoopbackServer(create_app(engine=engine, auth=True)) as srv:
+        def call(method: str, path: str, key: str, **kw: Any) -> httpx.Response:
+            return httpx.request(method, srv.url + path, headers={"Authorization": f"Bearer {key}"}, **kw)
+
+        body = {"name": "r", "evaluators": ["json_valid"]}
+        assert call("POST", BASE, read_key, json=body).status_code == 403
+        assert call("POST", BASE, write_key, json=body).status_code == 201
+        assert call("GET", "/api/v1/projects/other/online-evals", write_key).status_code == 403
+        assert [r["name"] for r in call("GET", BASE, read_key).json()] == ["r"]
+        assert call("POST", f"{BASE}/run", read_key).status_code == 403
 
 
 def test_a_pass_by_hand_stores_judge_results_on_the_span_and_traces_the_judge_apart(server, judge_model) -> None:  # type: ignore[no-untyped-def]

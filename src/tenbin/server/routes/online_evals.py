@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from tenbin import config
+from tenbin.errors import InvalidInput
 from tenbin.evals import online
 from tenbin.evals import online_rules as rules
 from tenbin.evals.tracing import JudgeTracing, StoreExporter
@@ -120,6 +121,10 @@ def _tick(app: FastAPI) -> None:
 
 def schedule(app: FastAPI, interval_s: float | None = None) -> None:
     """Run every enabled rule every TENBIN_ONLINE_EVAL_INTERVAL seconds on the app's scheduler (0: never)."""
-    interval = float(config.ONLINE_EVAL_INTERVAL.get(None if interval_s is None else str(interval_s)))
+    text = config.ONLINE_EVAL_INTERVAL.get(None if interval_s is None else str(interval_s))
+    try:
+        interval = float(text)
+    except ValueError:
+        raise InvalidInput(f"TENBIN_ONLINE_EVAL_INTERVAL must be a number of seconds (0 disables); got {text!r}") from None
     if interval > 0:
         app.state.scheduler.register("online-evals", interval, lambda: _tick(app))
