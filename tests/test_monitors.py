@@ -154,6 +154,21 @@ def test_a_failing_webhook_is_retried_then_recorded_without_breaking_the_check(e
     assert alerts[flaky["id"]]["delivery_status"] == "failed"
 
 
+def test_a_monitor_without_its_own_webhook_posts_to_the_projects(engine: Engine) -> None:
+    rated_spans(engine, T0 + HOUR_US, ups=5, downs=15)
+    with receiver() as project_hook, receiver() as own_hook:
+        monitors.set_project_webhook(engine, "p", project_hook.hook_url)
+        plain = thumbs_monitor(engine)
+        own = thumbs_monitor(engine, name="own", webhook_url=own_hook.hook_url)
+        monitors.check(engine, plain["id"], at_us=NOW, policy=FAST)
+        monitors.check(engine, own["id"], at_us=NOW, policy=FAST)
+        assert [b["monitor"]["name"] for b in project_hook.bodies] == ["thumbs"]
+        assert [b["monitor"]["name"] for b in own_hook.bodies] == ["own"]
+    assert monitors.set_project_webhook(engine, "p", "") is None and monitors.project_webhook(engine, "p") is None
+    with pytest.raises(InvalidInput, match="must start with http"):
+        monitors.set_project_webhook(engine, "p", "hooks.example.com/x")
+
+
 @SQLITE_ONLY
 def test_run_monitors_checks_only_enabled_monitors_that_are_due(engine: Engine) -> None:
     rated_spans(engine, T0 + HOUR_US, ups=5, downs=15)
@@ -235,6 +250,7 @@ BAD_SPECS = [
     ({"min_samples": 0}, "min_samples must be between 1"),
     ({"colour": "red"}, "unknown field(s) ['colour']"),
     ({"kind": "drift", "threshold": 3, "filter": 'kind == "LLM"'}, "drift or cluster monitor reads an analysis"),
+    ({"analysis_id": 1}, "analysis_id pins a cluster or drift monitor"),
 ]
 
 

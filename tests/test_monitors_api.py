@@ -67,6 +67,11 @@ def test_bad_monitor_requests_get_a_clear_4xx_and_store_nothing(engine: Engine, 
         refused = http.patch(f"/monitors/{ok['id']}", json={"comparison": "relative", "threshold": 2})
         assert refused.status_code == 400 and "a rise in rate between 0 and 1" in refused.json()["detail"]
         assert http.get(f"/monitors/{ok['id']}").json()["comparison"] == "absolute"
+        bad_hook = http.put("/projects/p/alert-settings", json={"webhook_url": "mailto:ops@example.com"})
+        assert bad_hook.status_code == 400 and "must start with http:// or https://" in bad_hook.json()["detail"]
+        set_hook = http.put("/projects/p/alert-settings", json={"webhook_url": "https://hooks.example.com/t"})
+        assert set_hook.json()["webhook_url"] == "https://hooks.example.com/t"
+        assert http.get("/projects/p/alert-settings").json()["webhook_url"] == "https://hooks.example.com/t"
 
 
 def test_the_server_checks_due_monitors_on_its_scheduler(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,12 +47,16 @@ def test_add_check_alert_acknowledge_and_remove_from_the_command_line(engine: En
 
 
 @SQLITE_ONLY
-def test_bad_options_exit_with_the_servers_reason(engine: Engine, server: RunningServer) -> None:
+def test_bad_options_exit_with_the_servers_reason_and_the_project_webhook_is_set(engine: Engine, server: RunningServer) -> None:
     rated_spans(engine, now_us(), ups=1, downs=0)
     bad = _cli(server, "monitors", "add", "x", "--kind", "latency", "--threshold", "3")
     assert bad.exit_code == 1 and "unknown kind 'latency'" in bad.output
     window = _cli(server, "monitors", "add", "x", "--kind", "latency_p95", "--threshold", "3", "--window", "soon")
     assert window.exit_code == 1 and "--window 'soon' must be seconds or a duration" in window.output
+    hook = _cli(server, "monitors", "webhook", "https://hooks.example.com/p")
+    assert hook.exit_code == 0 and "project 'p' webhook: https://hooks.example.com/p" in hook.output
+    assert "webhook: https://hooks.example.com/p" in _cli(server, "monitors", "webhook").output
+    assert "webhook: none" in _cli(server, "monitors", "webhook", "--clear").output
 
 
 @SQLITE_ONLY

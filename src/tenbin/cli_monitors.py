@@ -133,6 +133,19 @@ def ack(alert_id: int, by: Annotated[str | None, typer.Option(help="who acknowle
     console.print(f"alert {a['id']} acknowledged" + (f" by {a['acknowledged_by']}" if a["acknowledged_by"] else ""))
 
 
+@monitors_app.command("webhook")
+def webhook(url: Annotated[str | None, typer.Argument(help="http(s) URL; omit to show the current one")] = None,
+            clear: Annotated[bool, typer.Option(help="remove the project's webhook")] = False,
+            project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
+    """The project's default webhook: where monitors without their own webhook POST their alerts."""
+    path = f"/projects/{_project(project)}/alert-settings"
+    if url or clear:
+        got = _request("PUT", path, endpoint, api_key, json={"webhook_url": None if clear else url})
+    else:
+        got = _request("GET", path, endpoint, api_key)
+    console.print(f"project {got['project']!r} webhook: {got['webhook_url'] or 'none'}", soft_wrap=True)
+
+
 def report(analysis_id: int, cluster: int,
            show_only: Annotated[bool, typer.Option("--show", help="print the stored report, do not generate")] = False,
            endpoint: Endpoint = None, api_key: ApiKey = None) -> None:

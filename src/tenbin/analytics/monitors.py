@@ -11,8 +11,8 @@ an evaluation (value, reference, threshold, window, n), so the history is visibl
 **Alerts fire once per transition**: an alert is raised when a check fires while the monitor's
 state is `ok` (a new monitor starts `ok`); while it keeps firing no new alert is raised; the first
 `ok` check resolves the open alert and re-arms the monitor. Checks without enough samples or data
-change nothing. An alert is POSTed to the monitor's `webhook_url`, else to TENBIN_ALERT_WEBHOOK_URL
-when set (see `webhooks`); the delivery's outcome is stored on the alert and a failure never fails
+change nothing. An alert is POSTed to the monitor's `webhook_url`, else to the project's (see
+`set_project_webhook`), else to TENBIN_ALERT_WEBHOOK_URL when set (see `webhooks`); the delivery's outcome is stored on the alert and a failure never fails
 the check.
 """
 
@@ -150,6 +150,9 @@ def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str,
         raise InvalidInput("filter must be a filter expression, e.g. kind == \"LLM\"")
     compile_filter(data["filter"])
     prompt_name, prompt_version = _prompt(data["prompt"])
+    if data["analysis_id"] is not None and data["cluster"] is None and kind != "drift":
+        raise InvalidInput("analysis_id pins a cluster or drift monitor to one analysis; give a cluster too, "
+                           "or drop analysis_id to check time windows")
     cluster, analysis_id = _cluster(engine, project, data)
     if (cluster is not None or kind == "drift") and (data["filter"].strip() or prompt_name):
         raise InvalidInput("filter and prompt narrow time-window checks; a drift or cluster monitor reads an "
@@ -181,8 +184,15 @@ def update(engine: Engine, monitor_id: int, changes: Mapping[str, Any], project:
     return store.update_monitor(engine, monitor_id, fields)
 
 
-def webhook_for(monitor: Mapping[str, Any]) -> str | None:
-    return monitor.get("webhook_url") or config.ALERT_WEBHOOK_URL.get() or None
+def webhook_for(engine: Engine, monitor: Mapping[str, Any]) -> str | None:
+    """Where an alert goes: the monitor's URL, else the project's, else TENBIN_ALERT_WEBHOOK_URL."""
+    return (monitor.get("webhook_url") or store.project_webhook(engine, monitor["project"])
+            or config.ALERT_WEBHOOK_URL.get() or None)
+
+
+def set_project_webhook(engine: Engine, project: str, url: str | None) -> str | None:
+    """The project's default webhook for monitors without their own (None or "" clears it)."""
+    return store.set_project_webhook(engine, project, webhooks.check_url(url) if url else None)
 
 
 def alert_payload(monitor: Mapping[str, Any], evaluation: Mapping[str, Any], alert_id: int) -> dict[str, Any]:
@@ -217,7 +227,7 @@ def check(engine: Engine, monitor_id: int, *, at_us: int | None = None, project:
         evaluation = checks.evaluate(engine, monitor, at)
     except TenbinError as exc:
         evaluation = {"status": "error", "threshold": monitor["threshold"], "n": 0, "message": str(exc)}
-    url = webhook_for(monitor)
+    url = webhook_for(engine, monitor)
     result = store.record_evaluation(engine, monitor_id, evaluation, {"report": evaluation.get("report"),
                                                                       "webhook_url": url}, at)
     result["delivery"] = None
@@ -248,3 +258,4 @@ delete = store.delete_monitor
 evaluations = store.evaluations
 list_alerts = store.list_alerts
 acknowledge = store.acknowledge
+project_webhook = store.project_webhook

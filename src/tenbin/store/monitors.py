@@ -14,9 +14,10 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.store.engine import write_transaction
+from tenbin.store.prompts import _insert
 from tenbin.store.lookup import now_us
 from tenbin.store.models import Project
-from tenbin.store.models.monitors import Alert, Monitor, MonitorEvaluation
+from tenbin.store.models.monitors import Alert, AlertSettings, Monitor, MonitorEvaluation
 from tenbin.store.queries import iso
 from tenbin.store.writes import ensure_projects
 
@@ -222,3 +223,20 @@ def open_alert_count(engine: Engine, project: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(Alert).join(Project, Project.id == Alert.project_id)
                                 .where(Project.name == project, Alert.acknowledged_us.is_(None))).scalar_one())
+
+
+def project_webhook(engine: Engine, project: str) -> str | None:
+    """The project's default webhook URL (for monitors without their own), or None."""
+    with engine.connect() as conn:
+        return conn.execute(select(AlertSettings.webhook_url).join(Project, Project.id == AlertSettings.project_id)
+                            .where(Project.name == project)).scalar()
+
+
+def set_project_webhook(engine: Engine, project: str, url: str | None) -> str | None:
+    """Set (or, with None, clear) the project's default webhook URL; returns it."""
+    with write_transaction(engine) as conn:
+        pid = ensure_projects(conn, {project})[project]
+        row = {"project_id": pid, "webhook_url": url, "updated_us": now_us()}
+        conn.execute(_insert(conn, AlertSettings.__table__).values(**row).on_conflict_do_update(
+            index_elements=["project_id"], set_={"webhook_url": url, "updated_us": row["updated_us"]}))
+    return url

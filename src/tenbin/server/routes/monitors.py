@@ -52,6 +52,10 @@ class MonitorPatch(BaseModel):
     enabled: bool | None = None
 
 
+class AlertSettingsIn(BaseModel):
+    webhook_url: str | None = Field(None, description="default webhook of the project's monitors; null clears it")
+
+
 class AcknowledgeIn(BaseModel):
     by: str | None = Field(None, max_length=200, description="who acknowledges (shown on the alert)")
 
@@ -120,6 +124,20 @@ def acknowledge(request: Request, project: str, alert_id: int, body: Acknowledge
                 auth: Access = Depends(writer)) -> dict[str, Any]:
     auth.check_project(project)
     return monitors.acknowledge(_engine(request), alert_id, project, body.by if body else None)
+
+
+@router.get("/projects/{project}/alert-settings")
+def alert_settings(request: Request, project: str, auth: Access = Depends(reader)) -> dict[str, Any]:
+    """The project's default webhook (monitors without their own POST their alerts there)."""
+    auth.check_project(project)
+    return {"project": project, "webhook_url": monitors.project_webhook(_engine(request), project)}
+
+
+@router.put("/projects/{project}/alert-settings")
+def set_alert_settings(request: Request, project: str, body: AlertSettingsIn,
+                       auth: Access = Depends(writer)) -> dict[str, Any]:
+    auth.check_project(project)
+    return {"project": project, "webhook_url": monitors.set_project_webhook(_engine(request), project, body.webhook_url)}
 
 
 def schedule(app: FastAPI, interval_s: float | None = None) -> None:

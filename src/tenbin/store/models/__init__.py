@@ -12,14 +12,14 @@ from tenbin.store.models.base import Base, Json, utcnow
 from tenbin.store.models.core import SPAN_COLUMNS, ApiKey, Feedback, Project, Span, Trace
 from tenbin.store.models.datasets import Dataset, DatasetExample, DatasetVersion, DatasetVersionExample, Experiment, ExperimentResult
 from tenbin.store.models.jobs import Job, SpanEmbedding
-from tenbin.store.models.monitors import Alert, Monitor, MonitorEvaluation
+from tenbin.store.models.monitors import Alert, AlertSettings, Monitor, MonitorEvaluation
 from tenbin.store.models.online_evals import OnlineEvalRule, OnlineEvalSpan
 from tenbin.store.models.prompt_experiments import PromptExperiment, PromptExposure
 from tenbin.store.models.prompt_generation import PromptCandidate, PromptCandidateResult, PromptGeneration
 from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, PromptVersion
 
 __all__ = [
-    "SPAN_COLUMNS", "Alert", "Analysis", "AnalysisCluster", "AnalysisPoint", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
+    "SPAN_COLUMNS", "Alert", "AlertSettings", "Analysis", "AnalysisCluster", "AnalysisPoint", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
     "ExperimentResult", "Feedback", "Job", "Json", "Monitor", "MonitorEvaluation", "OnlineEvalRule", "OnlineEvalSpan", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
     "PromptLabel", "PromptLabelMove", "PromptVersion", "Span", "SpanEmbedding", "Trace", "utcnow",
 ]

@@ -1,4 +1,5 @@
-"""Monitors (periodic checks), their evaluations (the history of every check) and alerts.
+"""Monitors (periodic checks), their evaluations (the history of every check), alerts, and the
+project-level alert settings (a default webhook for monitors without their own).
 
 A monitor's `state` is what its last decisive check found (`ok` or `firing`); an alert is written
 only when it goes from not firing to firing, so a monitor that stays in alarm alerts once.
@@ -100,3 +101,12 @@ class Alert(Base):
     delivered_us: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (Index("ix_alerts_project_created", "project_id", "created_us"),
                       Index("ix_alerts_monitor", "monitor_id"))
+
+
+class AlertSettings(Base):
+    """Per project: where alerts of monitors without their own webhook_url are POSTed."""
+
+    __tablename__ = "alert_settings"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    updated_us: Mapped[int] = mapped_column(BigInteger)

@@ -1,7 +1,8 @@
 """`/projects/{project}/alerts` and `/projects/{project}/monitors`: the project's alerts (open or all;
 the numbers, a link to the cluster on the embeddings page, its LLM report, the webhook delivery, an
-Acknowledge button) and its monitors (state, last check, Check now / Enable / Disable / Delete, and
-a create form whose errors show inline). Every form is a CSRF-checked POST."""
+Acknowledge button) and its monitors (state, last check, Check now / Enable / Disable / Delete, a
+create form whose errors show inline, the project's default webhook). Every form is a CSRF-checked
+POST."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def monitors_context(engine: Engine, access: Access, project: str) -> dict[str, 
               "interval": monitors.human_s(m["interval_s"])} for m in store.list_monitors(engine, project)]
     return {"project": project, "nav": "alerts", "access": access, "monitors": items, "kinds": monitor_checks.KINDS,
             "comparisons": monitor_checks.COMPARISONS, "error": None, "form": {}, "checked": None,
-            "can_write": "write" in access.scopes}
+            "can_write": "write" in access.scopes, "project_webhook": store.project_webhook(engine, project),
+            "webhook_error": None}
 
 
 @router.get(MONITORS, response_class=HTMLResponse)
@@ -107,6 +109,21 @@ async def create(request: Request, project: str, access: Access = Depends(ui_acc
     except (InvalidInput, NotFound) as exc:
         context = await run_in_threadpool(monitors_context, engine, access, project)
         context.update(error=str(exc), form={k: form.get(k, "") for k in FORM_FIELDS})
+        return render(request, "monitors.html", status_code=400, **context)
+    return RedirectResponse(_path(project, "monitors"), status_code=303)
+
+
+@router.post("/projects/{project}/alert-settings")
+async def project_webhook(request: Request, project: str, access: Access = Depends(ui_access)) -> Response:
+    """The project's default webhook (an empty field clears it)."""
+    form = await check_csrf(request)
+    _writable(access, project)
+    engine = request.app.state.engine
+    try:
+        await run_in_threadpool(monitors.set_project_webhook, engine, project, form.get("webhook_url", "").strip())
+    except InvalidInput as exc:
+        context = await run_in_threadpool(monitors_context, engine, access, project)
+        context.update(webhook_error=str(exc), project_webhook=form.get("webhook_url", ""))
         return render(request, "monitors.html", status_code=400, **context)
     return RedirectResponse(_path(project, "monitors"), status_code=303)
 
