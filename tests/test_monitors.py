@@ -3,6 +3,7 @@ quiet without one, minimum samples, alert once per transition, webhook delivery 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -178,6 +179,9 @@ def test_run_monitors_checks_only_enabled_monitors_that_are_due(engine: Engine) 
     assert monitors.run_monitors(engine, at_us=NOW + 300 * 1_000_000) == []
     assert len(monitors.run_monitors(engine, at_us=NOW + 600 * 1_000_000)) == 1
     assert monitors.evaluations(engine, off["id"]) == []
+    stopping = threading.Event()
+    stopping.set()
+    assert monitors.run_monitors(engine, at_us=NOW + 2 * 600 * 1_000_000, stop=stopping) == []
 
 
 def test_cluster_monitors_name_the_worst_cluster_of_the_newest_analysis(engine: Engine) -> None:

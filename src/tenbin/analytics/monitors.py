@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -239,12 +240,15 @@ def check(engine: Engine, monitor_id: int, *, at_us: int | None = None, project:
     return result
 
 
-def run_monitors(engine: Engine, *, at_us: int | None = None) -> list[dict[str, Any]]:
+def run_monitors(engine: Engine, *, at_us: int | None = None, stop: threading.Event | None = None) -> list[dict[str, Any]]:
     """Check every enabled monitor whose interval has passed: the pass the server's scheduler runs.
-    One monitor's failure is logged and does not stop the others."""
+    One monitor's failure is logged and does not stop the others; `stop` (the scheduler's) ends the
+    pass between monitors, since a dead webhook can hold each one for its retries."""
     at = now_us() if at_us is None else at_us
     done = []
     for monitor in store.list_monitors(engine, due_at_us=at):
+        if stop is not None and stop.is_set():
+            break
         try:
             done.append(check(engine, monitor["id"], at_us=at))
         except Exception:

@@ -145,4 +145,5 @@ def schedule(app: FastAPI, interval_s: float | None = None) -> None:
     each monitor is then checked when its own `interval_s` has passed."""
     interval = float(config.MONITOR_INTERVAL.get(None if interval_s is None else str(interval_s)))
     if interval > 0:
-        app.state.scheduler.register("monitors", interval, lambda: monitors.run_monitors(app.state.engine))
+        app.state.scheduler.register("monitors", interval, lambda: monitors.run_monitors(
+            app.state.engine, stop=app.state.scheduler.stopping))
