@@ -55,7 +55,7 @@ def test_sampling_rate_is_within_binomial_tolerance_and_reruns_evaluate_nothing_
 
     [first] = online.run_pass(engine, P)
     n, p = 2000, 0.25
-    assert abs(first["evaluated"] - n * p) <= 4 * math.sqrt(n * p * (1 - p))
+    assert first["scanned"] == n and abs(first["evaluated"] - n * p) <= 4 * math.sqrt(n * p * (1 - p))
     stored = feedback_of(engine)
     assert {f["span_id"] for f in stored} == expected and len(stored) == len(expected)
     assert all(f["details"]["online_rule"] == "quarter" and f["source"] == "code" for f in stored)

@@ -129,6 +129,7 @@ class OnlineJob:
     stop: threading.Event | None = None
     batch_size: int = BATCH
     evaluated: int = 0
+    scanned: int = 0
     rate_limited: bool = False
 
     @property
@@ -198,6 +199,7 @@ class OnlineJob:
                 if r.span_id in recorded and "error" not in r.details]
         store.insert_feedback(conn, self.project_id, rows)
         self.evaluated += sum(d["outcome"] == "evaluated" and d["span_id"] in recorded for d in decisions)
+        self.scanned += batch.size
 
     def _feedback(self, example: EvalInput, result: EvalResult) -> dict[str, Any]:
         return {**result.feedback(), "span_id": example.span_id, "trace_id": example.trace_id,
@@ -246,7 +248,7 @@ def run_rule(engine: Engine, rule: dict[str, Any], *, llm: LLM | None = None, tr
     job: OnlineJob | None = None
     try:
         job = OnlineJob(engine, rule, registry.resolve(rule["evaluators"], llm), tracer, stop)
-        final = jobs.run_job(engine, job)
+        jobs.run_job(engine, job)
     except Exception as exc:  # noqa: BLE001 - any failure backs the rule off; the message says why
         failed_at, error = now_us(), f"{type(exc).__name__}: {exc}"
         retry_at = failed_at + backoff_s(rule["failures"] + 1) * 1_000_000
@@ -254,11 +256,11 @@ def run_rule(engine: Engine, rule: dict[str, Any], *, llm: LLM | None = None, tr
         log.warning("online eval rule %r of project %r failed (retry at %s): %s", rule["name"], rule["project"],
                     retry_at, error)
         return {**summary, "outcome": "failed", "error": error, "next_attempt_us": retry_at,
-                "evaluated": job.evaluated if job else 0}
+                "evaluated": job.evaluated if job else 0, "scanned": job.scanned if job else 0}
     finally:
         _release(rule["id"])
     store.record_attempt(engine, rule["id"], now_us(), None, None)
-    return {**summary, "outcome": "ok", "evaluated": job.evaluated, "scanned": final.get("processed", 0),
+    return {**summary, "outcome": "ok", "evaluated": job.evaluated, "scanned": job.scanned,
             "rate_limited": job.rate_limited, "next_attempt_us": None}
 
 
