@@ -125,3 +125,17 @@ def test_postgres_similar_query_can_use_the_models_hnsw_index(engine: Engine) ->
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         plan = conn.execute(pg_similar_sql(embedder.name, embedder.dim, explain=True), params).scalars().all()
     assert any("ix_span_emb_hnsw_" in line for line in plan), plan
+
+
+def test_embed_job_of_another_kind_embeds_only_those_spans_under_its_own_checkpoint(engine: Engine) -> None:
+    llm_ids = {s for ids in topic_spans(engine).values() for s in ids}
+    agent = {**llm_row("How do I get my money back?", "Open Billing, then Refunds.", T0 + 500), "kind": "AGENT"}
+    store_rows(engine, [agent])
+    embedder = Recording(get_embedder("wordllama"))
+    final = run_embed(engine, "p", embedder, "input", kind="AGENT")
+    assert embedder.texts == ["How do I get my money back?"] and final["processed"] == 1
+    assert {r.span_id for r in stored(engine, embedder.name)} == {agent["span_id"]}
+    run_embed(engine, "p", embedder, "input")
+    assert {r.span_id for r in stored(engine, embedder.name)} == llm_ids | {agent["span_id"]}
+    with pytest.raises(InvalidInput, match="span kind must be one of"):
+        run_embed(engine, "p", embedder, "input", kind="agent")

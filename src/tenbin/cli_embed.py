@@ -28,10 +28,11 @@ def embed(
     field: Annotated[str, typer.Option(help="input, output or both")] = "both",
     batch_size: Annotated[int, typer.Option(help="spans per batch (and per checkpoint)")] = DEFAULT_BATCH,
     embedding_model: Annotated[str, typer.Option(help="with --model openai: the endpoint's model name")] = "",
+    kind: Annotated[str, typer.Option(help="span kind: LLM (default) or e.g. AGENT to embed what users asked")] = "LLM",
     base_url: Annotated[str | None, typer.Option(help="with --model openai; default TENBIN_LLM_BASE_URL")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")] = None,
 ) -> None:
-    """Embed the input and/or output of every LLM span not embedded yet (resumable, idempotent)."""
+    """Embed the input and/or output of every LLM (or --kind) span not embedded yet (resumable, idempotent)."""
     from tenbin.analytics.embedders import get_embedder
     from tenbin.analytics.embedding import embed_job
     from tenbin.store.engine import make_engine
@@ -39,7 +40,7 @@ def embed(
     engine = make_engine(database_url)
     try:
         embedder = get_embedder(model, model=embedding_model, base_url=base_url)
-        job = embed_job(engine, project, embedder, field, batch_size)
+        job = embed_job(engine, project, embedder, field, batch_size, kind)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console) as progress:
             task = progress.add_task(f"embedding {project} with {embedder.name}", total=None)
@@ -49,4 +50,4 @@ def embed(
         raise typer.Exit(code=1) from exc
     finally:
         engine.dispose()
-    console.print(f"done: {final['processed']} LLM spans scanned; job {job.name!r} is {final['status']}", soft_wrap=True)
+    console.print(f"done: {final['processed']} {kind} spans scanned; job {job.name!r} is {final['status']}", soft_wrap=True)

@@ -1,5 +1,8 @@
 """The incremental embed job: vectors for the input and/or output of a project's LLM spans.
 
+Or of its spans of another kind: an agent's LLM input is its rendered prompt (instructions, retrieved
+passages, then the question), so to cluster what users ask, embed the AGENT spans' input instead.
+
 Batches follow the stable cursor (start_us, span_id). A fresh run starts a little before where the
 last run ended (LATE_US), because spans arrive when they end, not in start order; pairs that already
 have a vector are skipped, so overlap costs a lookup, never a duplicate.
@@ -16,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from tenbin import jobs
 from tenbin.analytics.embedders import Embedder
 from tenbin.errors import InvalidInput
+from tenbin.semconv import SPAN_KINDS
 from tenbin.store import embeddings as store
 from tenbin.store.keys import project_id as lookup_project
 
@@ -66,13 +70,18 @@ class EmbedJob:
     embedder: Embedder
     fields: tuple[str, ...]
     batch_size: int = DEFAULT_BATCH
+    kind: str = "LLM"
+    """Which spans: LLM calls by default; e.g. AGENT to embed the user's question, not the prompt."""
     name: str = dc_field(init=False)
 
     def __post_init__(self) -> None:
         store.check_model_name(self.embedder.name)
         if not 1 <= self.batch_size <= 10_000:
             raise InvalidInput(f"batch size must be between 1 and 10000; got {self.batch_size}")
-        self.name = f"embed:{self.embedder.name}:{'+'.join(self.fields)}"
+        if self.kind not in SPAN_KINDS:
+            raise InvalidInput(f"span kind must be one of {', '.join(SPAN_KINDS)}; got {self.kind!r}")
+        suffix = "" if self.kind == "LLM" else f":{self.kind}"
+        self.name = f"embed:{self.embedder.name}:{'+'.join(self.fields)}{suffix}"
 
     def start_cursor(self, last: dict[str, Any] | None) -> Any:
         if not last or not last["cursor"]:
@@ -80,10 +89,10 @@ class EmbedJob:
         return [last["cursor"][0] - LATE_US, ""]
 
     def backlog(self, cursor: Any) -> int | None:
-        return store.count_llm_spans_after(self.engine, self.project_id, cursor)
+        return store.count_llm_spans_after(self.engine, self.project_id, cursor, self.kind)
 
     def next_batch(self, cursor: Any) -> jobs.Batch[list[tuple[str, str, str]]] | None:
-        spans = store.llm_spans_after(self.engine, self.project_id, cursor, self.batch_size)
+        spans = store.llm_spans_after(self.engine, self.project_id, cursor, self.batch_size, self.kind)
         if not spans:
             return None
         done = store.embedded_keys(self.engine, [s["span_id"] for s in spans], self.embedder.name)
@@ -100,14 +109,14 @@ class EmbedJob:
 
 
 def embed_job(engine: Engine, project: str, embedder: Embedder, field: str = "both",
-              batch_size: int = DEFAULT_BATCH) -> EmbedJob:
+              batch_size: int = DEFAULT_BATCH, kind: str = "LLM") -> EmbedJob:
     """The job for a project by name; on PostgreSQL also makes sure the model's HNSW index exists."""
-    job = EmbedJob(engine, lookup_project(engine, project), embedder, fields_for(field), batch_size)
+    job = EmbedJob(engine, lookup_project(engine, project), embedder, fields_for(field), batch_size, kind)
     store.ensure_index(engine, embedder.name, embedder.dim)
     return job
 
 
 def run_embed(engine: Engine, project: str, embedder: Embedder, field: str = "both", batch_size: int = DEFAULT_BATCH,
-              progress: jobs.ProgressFn | None = None) -> dict[str, Any]:
-    """Embed the project's not-yet-embedded LLM spans now; returns the job's final checkpoint."""
-    return jobs.run_job(engine, embed_job(engine, project, embedder, field, batch_size), progress)
+              progress: jobs.ProgressFn | None = None, kind: str = "LLM") -> dict[str, Any]:
+    """Embed the project's not-yet-embedded spans of `kind` now; returns the job's final checkpoint."""
+    return jobs.run_job(engine, embed_job(engine, project, embedder, field, batch_size, kind), progress)

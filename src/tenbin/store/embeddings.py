@@ -49,17 +49,18 @@ def _after(cursor: list[Any] | None) -> Any:
     return or_(Span.start_us > start_us, and_(Span.start_us == start_us, Span.span_id > span_id))
 
 
-def llm_spans_after(engine: Engine, project_id: int, cursor: list[Any] | None, limit: int) -> list[dict[str, Any]]:
-    """The next LLM spans after `cursor` = [start_us, span_id], in that stable order."""
+def llm_spans_after(engine: Engine, project_id: int, cursor: list[Any] | None, limit: int,
+                    kind: str = "LLM") -> list[dict[str, Any]]:
+    """The next spans of `kind` (LLM unless told) after `cursor` = [start_us, span_id], in that stable order."""
     query = (select(Span.span_id, Span.start_us, Span.input_value, Span.output_value, Span.attributes)
-             .where(Span.project_id == project_id, Span.kind == "LLM", _after(cursor))
+             .where(Span.project_id == project_id, Span.kind == kind, _after(cursor))
              .order_by(Span.start_us, Span.span_id).limit(limit))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def count_llm_spans_after(engine: Engine, project_id: int, cursor: list[Any] | None) -> int:
-    query = select(func.count()).where(Span.project_id == project_id, Span.kind == "LLM", _after(cursor))
+def count_llm_spans_after(engine: Engine, project_id: int, cursor: list[Any] | None, kind: str = "LLM") -> int:
+    query = select(func.count()).where(Span.project_id == project_id, Span.kind == kind, _after(cursor))
     with engine.connect() as conn:
         return int(conn.execute(query).scalar() or 0)
 

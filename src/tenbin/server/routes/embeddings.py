@@ -22,6 +22,7 @@ class EmbedJobIn(BaseModel):
     field: Literal["input", "output", "both"] = "both"
     batch_size: int = Field(DEFAULT_BATCH, ge=1, le=10_000)
     embedding_model: str = Field("", max_length=200, description="with model=openai: the model name at TENBIN_LLM_BASE_URL")
+    kind: str = Field("LLM", max_length=20, description="span kind to embed, e.g. AGENT for the user's question")
 
 
 def _status(engine: Any, project: str) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def start_embed_job(request: Request, project: str, body: EmbedJobIn, auth: Acce
     auth.check_project(project)
     engine = request.app.state.engine
     embedder = get_embedder(body.model, model=body.embedding_model)
-    job = embed_job(engine, project, embedder, body.field, body.batch_size)
+    job = embed_job(engine, project, embedder, body.field, body.batch_size, body.kind)
     jobs.start_in_background(engine, job)
     return {"job": job.name, **_status(engine, project)}
 
