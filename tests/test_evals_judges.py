@@ -41,7 +41,8 @@ def test_judge_renders_its_template_and_parses_the_json_verdict(scripted) -> Non
     assert (result.source, result.author, result.attempts) == ("llm", "qa_correctness@2", 1)
     assert result.prompt_tokens > 20 and result.completion_tokens > 0
     request = server.requests[0]
-    assert request["response_format"] == {"type": "json_object"} and request["temperature"] == 0.0
+    assert request["temperature"] == 0.0
+    assert request["response_format"]["schema"]["properties"]["label"] == {"enum": ["correct", "incorrect"]}
     prompt = request["messages"][1]["content"]
     assert "REFERENCE: Paris" in prompt and "ANSWER: Paris." in prompt and "correct, incorrect" in prompt
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 import tenbin
-from tenbin.errors import LLMOutputError, LLMUnavailable
+from tenbin.errors import InvalidInput, LLMOutputError, LLMUnavailable
 from tenbin.llm import LLM, PromptInfo, parse_json
 from tenbin.llm.scripted import ScriptedLLM, count_tokens
 from tenbin.loopback import free_port
@@ -105,3 +106,22 @@ def test_parse_json_finds_the_value(text: str, value: object) -> None:
 def test_parse_json_rejects_text_without_json() -> None:
     with pytest.raises(ValueError, match="no JSON"):
         parse_json("the answer is yes")
+
+
+@pytest.mark.parametrize(("style", "expected"), [
+    ("json_object", {"type": "json_object", "schema": {"type": "object"}}),
+    ("json_schema", {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object"}}}),
+])
+def test_a_json_schema_is_sent_in_the_form_the_configured_server_takes(
+        style: str, expected: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENBIN_LLM_SCHEMA_STYLE", style)
+    with ScriptedLLM(script=lambda _m: '{"ok": true}') as model:
+        LLM(model.base_url, model.model).chat([{"role": "user", "content": "hi"}], json_schema={"type": "object"})
+        sent = model.requests[0]
+    assert sent["response_format"] == expected
+
+
+def test_an_unknown_schema_style_is_refused_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENBIN_LLM_SCHEMA_STYLE", "grammar")
+    with pytest.raises(InvalidInput, match="TENBIN_LLM_SCHEMA_STYLE must be json_object or json_schema"):
+        LLM("http://127.0.0.1:9/v1", "m").chat([{"role": "user", "content": "hi"}], json_schema={"type": "object"})

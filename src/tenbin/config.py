@@ -81,6 +81,12 @@ LLM_BASE_URL = Setting(
 LLM_MODEL = Setting("TENBIN_LLM_MODEL", "smollm2-135m-instruct", "Model name sent with each LLM call.")
 LLM_API_KEY = Setting("TENBIN_LLM_API_KEY", "", "API key for the LLM endpoint (none needed for the local model).")
 LLM_TIMEOUT = Setting("TENBIN_LLM_TIMEOUT", "60", "Seconds before an LLM call times out (then retried, then an error).")
+LLM_SCHEMA_STYLE = Setting(
+    "TENBIN_LLM_SCHEMA_STYLE",
+    "json_object",
+    "How a reply's JSON schema is sent: `json_object` (response_format.schema: llama-cpp-python, the bundled "
+    "local model) or `json_schema` (OpenAI structured outputs: OpenAI, vLLM, Ollama, llama.cpp's own server).",
+)
 
 DEMO_SESSIONS = Setting("TENBIN_DEMO_SESSIONS", "150", "Conversations `make demo` runs through the docs chatbot.")
 ONLINE_EVAL_INTERVAL = Setting(

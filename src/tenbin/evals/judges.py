@@ -138,8 +138,8 @@ class LLMJudge:
         info = PromptInfo(f"tenbin.judge.{self.name}", self.version, self.template.user, variables)
         verdict, convo = Verdict(UNPARSEABLE, None, ""), list(messages)
         for verdict.attempts in range(1, self.retries + 2):
-            reply = self.llm.chat(convo, prompt=info, json_mode=True, temperature=0.0, max_tokens=self.max_tokens,
-                                  span_name=f"judge.{self.name}")
+            reply = self.llm.chat(convo, prompt=info, json_schema=self.spec.rails.schema(), temperature=0.0,
+                                  max_tokens=self.max_tokens, span_name=f"judge.{self.name}")
             verdict.raw = reply.text
             verdict.prompt_tokens += reply.prompt_tokens or 0
             verdict.completion_tokens += reply.completion_tokens or 0

@@ -84,5 +84,11 @@ class Rails:
             return hits.pop()
         raise ValueError(f"the reply does not name exactly one allowed label; answer like {self.example()}")
 
+    def schema(self) -> dict[str, Any]:
+        """The reply's JSON schema, label first: sent to the server, it makes even a tiny model pick
+        an allowed label instead of echoing the template's wording (see TENBIN_LLM_SCHEMA_STYLE)."""
+        return {"type": "object", "required": ["label", "explanation"],
+                "properties": {"label": {"enum": list(self.labels)}, "explanation": {"type": "string"}}}
+
     def example(self) -> str:
         return '{"label": "%s", "explanation": "<one sentence>"}' % "|".join(self.labels)

@@ -22,7 +22,7 @@ import openai
 
 import tenbin
 from tenbin import config
-from tenbin.errors import LLMError, LLMOutputError, LLMUnavailable
+from tenbin.errors import InvalidInput, LLMError, LLMOutputError, LLMUnavailable
 
 Message = Mapping[str, Any]
 
@@ -48,6 +48,15 @@ class ChatResult:
     raw: Any = field(default=None, repr=False)
 
 
+def response_format(schema: dict[str, Any], style: str) -> dict[str, Any]:
+    """The `response_format` holding `schema` in the form the server takes (see TENBIN_LLM_SCHEMA_STYLE)."""
+    if style == "json_object":
+        return {"type": "json_object", "schema": schema}
+    if style == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+    raise InvalidInput(f"TENBIN_LLM_SCHEMA_STYLE must be json_object or json_schema; got {style!r}")
+
+
 class LLM:
     """An OpenAI-compatible chat model. Arguments fall back to TENBIN_LLM_* settings."""
 
@@ -66,17 +75,17 @@ class LLM:
              span_name: str = "llm", **params: Any) -> ChatResult:
         """One chat completion, traced as an LLM span when tenbin tracing is on.
 
-        `json_schema` constrains the reply to that schema as llama.cpp's server and vLLM take it
-        (`response_format: {"type": "json_object", "schema": ...}`, compiled to a grammar): the one
-        way to get a usable shape out of a very small model.
+        `json_schema` constrains the reply to that schema (servers compile it to a grammar): the one
+        way to get a usable shape out of a very small model. TENBIN_LLM_SCHEMA_STYLE says which
+        request form the server takes.
         """
         request: dict[str, Any] = {"temperature": temperature, **params}
         if max_tokens is not None:
             request["max_tokens"] = max_tokens
-        if json_mode or json_schema is not None:
+        if json_schema is not None:
+            request["response_format"] = response_format(json_schema, config.LLM_SCHEMA_STYLE.get())
+        elif json_mode:
             request["response_format"] = {"type": "json_object"}
-            if json_schema is not None:
-                request["response_format"]["schema"] = json_schema
         with tenbin.span(span_name, kind="llm") as span:
             result = self._complete(list(messages), request)
             span.record_llm(
