@@ -72,3 +72,10 @@ def test_start_a_run_see_ranked_candidates_and_save_the_best(page: Page, gen_ser
     page.go_back()
     page.reload()
     expect(page.locator("tr[data-position='1']")).to_contain_text("capital v1")
+
+
+def test_a_dataset_page_opens_the_generation_form_with_that_dataset_chosen(page: Page, gen_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{gen_server.url}/projects/{PROJECT}/datasets/capitals")
+    page.get_by_role("link", name="Generate prompts from this dataset").click()
+    expect(page).to_have_url(f"{gen_server.url}/projects/{PROJECT}/prompt-generations?dataset=capitals")
+    expect(page.get_by_label("Dataset")).to_have_value("capitals")
