@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -100,3 +102,11 @@ def test_hdbscan_finds_separated_blobs_numbers_them_by_size_and_keeps_noise() ->
     assert list(labels[:60]) == [1] * 60 and list(labels[60:150]) == [0] * 90 and labels[-1] == -1
     central = central_members(np.vstack([blobs, [[9, 9, 9, 9, 9]]]), labels, 3)
     assert len(central[0]) == 3 and all(60 <= i < 150 for i in central[0])
+
+
+def test_without_the_hdbscan_package_scikit_learn_finds_the_same_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(2)
+    space = np.vstack([rng.normal(loc, 0.2, size=(n, 5)) for loc, n in ((0, 70), (4, 50), (-4, 40))])
+    fast = cluster(space)
+    monkeypatch.setitem(sys.modules, "hdbscan", None)
+    assert list(cluster(space)) == list(fast) and len(set(fast)) == 3

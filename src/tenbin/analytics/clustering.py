@@ -1,6 +1,6 @@
 """HDBSCAN clusters on the UMAP clustering layout, and each cluster's most central members.
 
-HDBSCAN (scikit-learn) needs no number of clusters and leaves points that belong to no dense
+HDBSCAN needs no number of clusters and leaves points that belong to no dense
 region as noise (label -1). We keep the noise explicit — it is stored as cluster -1 with its own
 metrics, shown in the table, and never ranked as a problem — rather than forcing every odd request
 into the nearest topic.
@@ -12,6 +12,11 @@ each still one topic, and the table stays readable); `min_samples = 5` keeps the
 distance local (a small k also keeps the neighbour queries cheap at 10⁵ points) and so less is
 called noise; `cluster_selection_method="eom"` picks the most persistent clusters ("leaf" gives
 more, smaller ones).
+
+Implementation: the `hdbscan` package (in the analytics extra) when installed, else scikit-learn's
+`HDBSCAN`. Same algorithm and parameters, but scikit-learn builds the minimum spanning tree with
+Prim's algorithm over all pairs, O(n²): 10 s at 40k points, about a minute at 100k; `hdbscan`'s
+Borůvka on a k-d tree took 4.6 s at 100k, and the two agreed (adjusted Rand index 0.9997) on 20k.
 """
 
 from __future__ import annotations
@@ -48,17 +53,25 @@ class HdbscanParams:
         return asdict(self)
 
 
+def _fit(space: np.ndarray, size: int, min_samples: int, selection: str) -> np.ndarray:
+    try:
+        import hdbscan
+    except ImportError:
+        from sklearn.cluster import HDBSCAN
+
+        return HDBSCAN(min_cluster_size=size, min_samples=min_samples, cluster_selection_method=selection,
+                       copy=True).fit_predict(space)
+    return hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min_samples, cluster_selection_method=selection,
+                           core_dist_n_jobs=-1).fit_predict(space)
+
+
 def cluster(space: np.ndarray, params: HdbscanParams | None = None) -> np.ndarray:
     """One label per row of `space`: 0 is the largest cluster, 1 the next, …; -1 is noise."""
-    from sklearn.cluster import HDBSCAN
-
     params = params or HdbscanParams()
     params.check()
-    size = min(params.size_for(len(space)), len(space))
-    model = HDBSCAN(min_cluster_size=max(size, 2), min_samples=min(params.min_samples, size),
-                    cluster_selection_method=params.selection, copy=True)
-    labels = model.fit_predict(np.asarray(space, dtype=np.float64))
-    return _by_size(labels)
+    size = max(min(params.size_for(len(space)), len(space)), 2)
+    labels = _fit(np.asarray(space, dtype=np.float64), size, min(params.min_samples, size), params.selection)
+    return _by_size(np.asarray(labels))
 
 
 def _by_size(labels: np.ndarray) -> np.ndarray:
