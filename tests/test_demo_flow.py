@@ -1,15 +1,19 @@
 """The demo's steps on a real server with the scripted model: the A/B experiment set up before the
 conversations, the conversations split between its arms by session, then the dataset built from the
-liked answers and the eval experiment of the candidate prompt over it."""
+liked answers and the eval experiment of the candidate prompt over it; the online eval rule over the
+live answers, then the embedding analysis of the questions, its LLM cluster report and a monitor."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 
 import tenbin.evals as ev
 from tenbin.agents.loop import builtin_template
 from tenbin.client import Client
-from tenbin.demo import ab, evals, traffic
+from tenbin.demo import ab, analysis, evals, online, traffic
 from tenbin.evals import EvalInput, get_dataset
 from tenbin.examples.docs_bot import PROMPT_NAME, Answer
 from tenbin.llm.scripted import ScriptedLLM
@@ -61,3 +65,48 @@ def test_the_eval_checks_read_the_bots_fallback_its_sources_and_the_liked_answer
     assert results["model_answered"].label == "fail" and "step_limit" in results["model_answered"].explanation
     assert results["cites_expected_page"].label == "fail" and "billing/refunds.md" in results["cites_expected_page"].explanation
     assert 0 < results["overlap_with_liked_answer"].score < 1
+
+
+def bot_or_reporter(messages: list[dict[str, Any]]) -> str:
+    """The bot's answers quote their first passage; anything else is a cluster report."""
+    if "Passages:" in str(messages[-1]["content"]):
+        return quote_first_passage(messages)
+    return "About: questions the docs do not cover.\nProblem: every answer got a thumbs-down.\nFix: say so."
+
+
+def test_demo_scores_live_answers_online_then_clusters_the_questions_with_a_report_and_a_monitor(
+        server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_cache()
+    with ScriptedLLM(script=bot_or_reporter) as model:
+        monkeypatch.setenv("TENBIN_LLM_BASE_URL", model.base_url)
+        monkeypatch.setenv("TENBIN_LLM_MODEL", model.model)
+        created = online.create_rule(server.url, project=PROJECT)
+        assert created["filter"] == online.FILTER and created["evaluated"] == 0
+        answers, downs = traffic.converse(server.url, [model], 12, PROJECT)
+        rule = online.report(server.url, PROJECT)
+        run = analysis.analyze(server.url, PROJECT)
+    assert rule["backlog"] == 0 and rule["error"] == 0 and rule["evaluated"] + rule["unsampled"] == answers
+    assert 0 < rule["evaluated"] < answers
+    rates = online.pass_rates(server.url, PROJECT)
+    assert set(rates) == set(online.CHECKS) and rates["regex"] == (1.0, rule["evaluated"])
+
+    assert run["status"] == "done" and run["n_production"] + run["n_baseline"] == answers
+    assert abs(run["n_production"] - run["n_baseline"]) <= 1 and run["params"]["filter"] == analysis.AGENTS
+    top = analysis.top_cluster(run)
+    assert top is not None
+    report = analysis.api(server.url, "GET", f"/analyses/{run['id']}/clusters/{top['cluster']}/report")
+    assert report["report"].startswith("About: questions the docs do not cover")
+    monitors = analysis.api(server.url, "GET", f"/projects/{PROJECT}/monitors")
+    assert [m["name"] for m in monitors] == [analysis.MONITOR["name"]]
+    history = analysis.api(server.url, "GET", f"/monitors/{monitors[0]['id']}/evaluations")
+    assert len(history) == 1 and history[0]["analysis_id"] == run["id"] and downs > 0
+    for path in (online.page(server.url, PROJECT), analysis.page(server.url, run["id"], project=PROJECT),
+                 f"{server.url}/projects/{PROJECT}/alerts"):
+        assert httpx.get(path).status_code == 200
+
+
+def test_the_online_rules_fallback_check_fails_the_bots_quoted_passage_and_passes_a_model_answer() -> None:
+    spec = online.CHECKS["regex"][0]
+    fallback = "From billing/refunds.md › Refunds: We refund annual subscriptions within 30 days."
+    results = [ev.evaluate(EvalInput(output=text), [spec])[0] for text in (fallback, "Annual plans are refunded [1].")]
+    assert [r.label for r in results] == ["fail", "pass"]

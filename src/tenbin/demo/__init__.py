@@ -2,7 +2,9 @@
 prompt A/B experiment and an eval experiment over a dataset built from its own traffic.
 
 Steps, each a module: `servers` (tenbin serve + llama.cpp), `ab` (two prompt versions and the
-experiment), `traffic` (the conversations with rule-based feedback), `evals` (dataset + experiment).
+experiment), `online` (an online eval rule over live answers), `traffic` (the conversations with
+rule-based feedback), `evals` (dataset + experiment), `analysis` (embeddings, clusters, an LLM
+cluster report, a monitor).
 """
 
 from rich.console import Console

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tenbin.llm.local import LocalModelServer
+from tenbin.llm.local import MODEL_ALIAS, LocalModelServer
 
 
 def stop_previous(workdir: Path) -> None:
@@ -28,11 +28,15 @@ def stop_previous(workdir: Path) -> None:
             pidfile.unlink()
 
 
-def start_tenbin(workdir: Path, port: int) -> str:
-    """`tenbin serve` as a detached process on a fresh demo database; returns its URL once healthy."""
+def start_tenbin(workdir: Path, port: int, llm_base_url: str) -> str:
+    """`tenbin serve` as a detached process on a fresh demo database; returns its URL once healthy.
+
+    Its own LLM calls (online eval judges, cluster reports) go to `llm_base_url`: a local model
+    server started next, so the URL is known before the model answers."""
     for old in workdir.glob("tenbin.db*"):
         old.unlink()
-    env = {**os.environ, "TENBIN_DATABASE_URL": f"sqlite:///{workdir / 'tenbin.db'}", "TENBIN_AUTH": "0"}
+    env = {**os.environ, "TENBIN_DATABASE_URL": f"sqlite:///{workdir / 'tenbin.db'}", "TENBIN_AUTH": "0",
+           "TENBIN_LLM_BASE_URL": llm_base_url, "TENBIN_LLM_MODEL": MODEL_ALIAS}
     log = (workdir / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "tenbin", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
