@@ -72,3 +72,15 @@ def test_a_failed_run_keeps_its_error(engine: Engine) -> None:
     assert (got["status"], got["error"]) == ("failed", "no vectors")
     store.delete_analysis(engine, run, "p")
     assert store.list_analyses(engine, "p") == []
+
+
+def test_a_points_thumbs_include_the_thumbs_given_on_its_trace(engine: Engine) -> None:
+    root = llm_row("q", "a", T0)
+    child = {**llm_row("q", "a", T0 + 1), "trace_id": root["trace_id"], "parent_id": root["span_id"]}
+    store_rows(engine, [{**root, "kind": "CHAIN"}, child])
+    run = store.create_analysis(engine, "p", {})
+    point = {"span_id": child["span_id"], "side": "production", "cluster": 0, "x": 0.0, "y": 0.0, "x3": 0.0,
+             "y3": 0.0, "z3": 0.0}
+    store.save_results(engine, run, drift={}, summary={}, clusters=[], points=[point])
+    add_feedback(engine, trace_id=root["trace_id"], name="thumbs", kind="thumbs", value=0, source="human")
+    assert [p["thumbs"] for p in store.points(engine, run)] == [0]

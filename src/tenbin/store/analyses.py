@@ -30,9 +30,10 @@ from typing import Any
 from sqlalchemy import Engine, case, delete, func, select, update
 
 from tenbin.errors import InvalidInput, NotFound
+from tenbin.store.analysis_inputs import span_feedback_join
 from tenbin.store.engine import write_transaction
 from tenbin.store.lookup import now_us
-from tenbin.store.models import Feedback, Project, Span
+from tenbin.store.models import Feedback, Project, Span, Trace
 from tenbin.store.models.analyses import Analysis, AnalysisCluster, AnalysisPoint
 from tenbin.store.queries import iso, project_id
 
@@ -166,10 +167,12 @@ def _check_side(side: str) -> str:
 
 def points(engine: Engine, analysis_id: int, cluster: int | None = None) -> list[dict[str, Any]]:
     """Every point with what a scatter colours by: prompt name/version, latency, metadata and the
-    span's thumbs (mean of its thumbs feedback, 1 = up, 0 = down, None without any)."""
-    thumbs = (select(Feedback.span_id, func.avg(Feedback.value).label("thumbs"))
-              .where(Feedback.kind == "thumbs", Feedback.span_id.is_not(None))
-              .group_by(Feedback.span_id).subquery())
+    span's thumbs (mean of its own and its trace's thumbs feedback: 1 = up, 0 = down, None: none)."""
+    thumbs = (select(AnalysisPoint.span_id, func.avg(Feedback.value).label("thumbs"))
+              .join(Span, Span.span_id == AnalysisPoint.span_id).join(Trace, Trace.trace_id == Span.trace_id)
+              .join(Feedback, span_feedback_join())
+              .where(AnalysisPoint.analysis_id == analysis_id, Feedback.kind == "thumbs")
+              .group_by(AnalysisPoint.span_id).subquery())
     stmt = (select(*(getattr(AnalysisPoint, f) for f in _POINT_FIELDS), Span.prompt_name, Span.prompt_version,
                    Span.latency_ms, Span.meta.label("metadata"), thumbs.c.thumbs)
             .join(Span, Span.span_id == AnalysisPoint.span_id)

@@ -57,13 +57,19 @@ def _empty() -> dict[str, Any]:
     return {**{c: [] for c in FACT_COLUMNS}, "thumbs_n": [], "thumbs_down": [], "scores": []}
 
 
+def span_feedback_join() -> ColumnElement[bool]:
+    """Feedback that judges a span: on the span itself, or on its trace (stored on the root span).
+    Needs `Trace` joined on the span's trace."""
+    return and_(Feedback.trace_id == Span.trace_id,
+                or_(Feedback.span_id == Span.span_id, Feedback.span_id == Trace.root_span_id))
+
+
 def _feedback(conn: Any, conds: list[Any]) -> dict[str, dict[str, Any]]:
     """Per span: thumbs count, thumbs-down count and mean of each score, own plus trace-level."""
     stmt = (select(Span.span_id, Feedback.kind, Feedback.name, func.count().label("n"),
                    func.sum(case((Feedback.value == 0, 1), else_=0)).label("downs"), func.avg(Feedback.value).label("mean"))
             .select_from(Span).join(Trace, Trace.trace_id == Span.trace_id)
-            .join(Feedback, and_(Feedback.trace_id == Span.trace_id,
-                                 or_(Feedback.span_id == Span.span_id, Feedback.span_id == Trace.root_span_id)))
+            .join(Feedback, span_feedback_join())
             .where(*conds, Feedback.kind.in_(("thumbs", "score")))
             .group_by(Span.span_id, Feedback.kind, Feedback.name))
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {"thumbs_n": 0, "thumbs_down": 0, "scores": {}})
