@@ -93,3 +93,5 @@ def test_tenbin_analyze_prints_the_cluster_table_drift_line_and_segments(engine:
     bad = runner.invoke(app, [*common, "--baseline", "dataset:missing"])
     assert bad.exit_code == 1 and "no dataset named 'missing'" in bad.output
     assert len(store.list_analyses(engine, "shop")) == 1
+    listed = runner.invoke(app, ["analyze", "-p", "shop", "--database-url", database_url, "--list"])
+    assert listed.exit_code == 0 and f"│ {run['id']} " in listed.output and "done" in listed.output

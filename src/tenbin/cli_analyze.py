@@ -4,6 +4,7 @@ progress bar; prints the cluster table (worst problem first) and the global drif
     tenbin analyze -p support --window 24h --baseline previous
     tenbin analyze -p support --baseline dataset:golden --field output --json
     tenbin analyze -p support --show 12 --segments metadata.task
+    tenbin analyze -p support --list
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ def cluster_rows(clusters: list[dict[str, Any]]) -> Table:
     return table
 
 
+def run_rows(runs: list[dict[str, Any]]) -> Table:
+    table = Table("id", "created", "status", "production", "baseline", "points", "drift p")
+    for r in runs:
+        p = r["params"] or {}
+        table.add_row(str(r["id"]), r["created_time"] or "", r["status"], escape(p.get("production_side", "")),
+                      escape(p.get("baseline_side", "")), str((r["n_production"] or 0) + (r["n_baseline"] or 0)),
+                      _num((r["drift"] or {}).get("p_value"), ".3g"))
+    return table
+
+
 def segment_rows(found: dict[str, Any]) -> Table:
     table = Table(found["by"], "size", "prod", "base", "drift×", "down rate", "p50 ms", "p95 ms", "problem")
     for r in found["segments"]:
@@ -83,6 +94,7 @@ def analyze(
     seed: Annotated[int | None, typer.Option(help="UMAP seed (reproducible; -1 = unseeded, faster)")] = 42,
     segments: Annotated[str | None, typer.Option(help="also print segments by this dimension, e.g. metadata.task")] = None,
     show: Annotated[int | None, typer.Option(help="print a stored run instead of starting one")] = None,
+    list_runs: Annotated[bool, typer.Option("--list", help="list the project's runs, newest first")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
     database_url: Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")] = None,
 ) -> None:
@@ -95,6 +107,9 @@ def analyze(
 
     engine = make_engine(database_url)
     try:
+        if list_runs:
+            console.print(run_rows(store.list_analyses(engine, project)))
+            return
         if show is not None:
             run = store.get_analysis(engine, show, project)
         elif not baseline:

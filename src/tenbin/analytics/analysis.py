@@ -24,7 +24,7 @@ from tenbin.analytics import clustering, drift, labels
 from tenbin.analytics.cluster_metrics import MIN_SUPPORT, Frame, Whole, cluster_table
 from tenbin.analytics.clustering import HdbscanParams
 from tenbin.analytics.embedding import span_text
-from tenbin.analytics.projection import UmapParams, project
+from tenbin.analytics.projection import MIN_POINTS, UmapParams, project
 from tenbin.analytics.windows import Side, parse_baseline, parse_window
 from tenbin.errors import InvalidInput, TenbinError
 from tenbin.filters import compile_filter
@@ -108,6 +108,7 @@ def prepare(engine: Engine, request: AnalysisRequest) -> Plan:
         found = get_dataset(engine, request.project, *baseline.dataset)
         ids = [e["source_span_id"] for e in found["examples"] if e["source_span_id"]]
         baseline = Side(dataset=(baseline.dataset[0], found["version"]))
+    total = 0
     for name, side, side_ids in (("production window", production, None), ("baseline", baseline, ids)):
         n = inputs.count_side(engine, request.project, model, request.field, filter=request.filter,
                               **_side_args(side, side_ids))
@@ -115,6 +116,10 @@ def prepare(engine: Engine, request: AnalysisRequest) -> Plan:
             raise InvalidInput(f"the {name} ({side.describe()}) has no spans with {request.field} vectors of "
                                f"{model}{' matching the filter' if request.filter else ''}; widen it, or embed "
                                f"with `tenbin embed --project {request.project}`")
+        total += n
+    if total < MIN_POINTS:
+        raise InvalidInput(f"an analysis needs at least {MIN_POINTS} embedded spans on both sides together; "
+                           f"found {total}: widen the window or the baseline")
     params = {"window": request.window, "baseline": request.baseline, "field": request.field, "model": model,
               "filter": request.filter, "production_side": production.describe(), "baseline_side": baseline.describe(),
               "umap": request.umap.as_dict(), "hdbscan": request.hdbscan.as_dict(),
