@@ -2,11 +2,11 @@
 
 Every group gets: its size on each side; its share of production and of baseline points; the drift
 ratio (production share ÷ baseline share, each count +0.5 so a topic absent from one side gives a
-large finite ratio rather than ∞ or 0) with a Fisher exact test p-value; and, over its production
-points, thumbs-down rate and its lift over the whole run's rate, error rate, mean of each feedback score, latency p50/p95, mean
-prompt and completion tokens, top metadata values and prompt versions (each value's share in the
-group and lift over the whole run). The same metrics over the group's baseline points sit under
-`baseline`, so a report can say "slow now, fast before".
+large finite ratio rather than ∞ or 0) with a Fisher exact test p-value; over its production
+points, thumbs-down rate and its lift over the whole run's rate, error rate, mean of each feedback
+score, latency p50/p95, mean prompt and completion tokens (the same over its baseline points sit
+under `baseline`, so a report can say "slow now, fast before"); and over all its points, the top
+metadata values and prompt versions, each with its share in the group and lift over the run.
 
 Problem score (higher is worse; documented in README "Embedding analytics"):
 

@@ -13,6 +13,7 @@ points), so a cluster's numbers in `clusters_in_segment` read on the same scale 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -41,11 +42,16 @@ def _bucket_keys(values: list[Any], dimension: str) -> tuple[list[str | None], l
     return keys, labels
 
 
+def _hashable(value: Any) -> Any:
+    """Metadata values as segment keys: lists and objects by their JSON text."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
 def segment_keys(facts: dict[str, list[Any]], dimension: str) -> tuple[list[Any], list[str] | None]:
     """Each point's segment value under `dimension`, and for buckets the labels in order."""
     if dimension.startswith("metadata.") and len(dimension) > len("metadata."):
         key = dimension[len("metadata."):]
-        return [m.get(key) if isinstance(m, dict) else None for m in facts["metadata"]], None
+        return [_hashable(m.get(key)) if isinstance(m, dict) else None for m in facts["metadata"]], None
     if dimension == "prompt":
         return [f"{n}@{v}" if n else None for n, v in zip(facts["prompt_name"], facts["prompt_version"])], None
     if dimension in COLUMNS:
