@@ -10,8 +10,8 @@ clusters and need only 100 refining epochs (`display_epochs`) instead of a full 
 
 Parameters (see `UmapParams`): `n_neighbors=15` balances local against global structure (UMAP's
 default; more neighbours merge small topics); `metric="cosine"`, the metric the embedders are
-trained for; `seed` makes a run reproducible — umap-learn then optimises on one thread, about half
-as fast on two cores, so the benchmark reports both (`seed=None` lets it use every core).
+trained for; `seed` makes a run reproducible — umap-learn then optimises on one thread
+(`seed=None` lets it use every core; the benchmark's `--unseeded` measures the difference).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ Step = Callable[[str, float], None]
 
 EXACT_KNN_MAX = 4096
 """Up to this many points the neighbours are exact (one matrix product), as umap-learn does itself;
-above, approximate (NNDescent), whose numba compilation alone costs ~20 s on a first run."""
+above, approximate (NNDescent), whose numba compilation is slow on a process's first call."""
 
 
 def _exact_knn(vectors: np.ndarray, metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:

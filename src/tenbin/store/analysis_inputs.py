@@ -8,7 +8,7 @@ trace's (trace-level feedback is stored on the root span): a user's thumbs-down 
 judges the LLM call inside it.
 
 Vectors come out as one float32 matrix. On PostgreSQL they are read in pgvector's binary form
-(`vector_send`: int16 dim, int16 unused, big-endian float4s), ~10× faster than parsing the text
+(`vector_send`: int16 dim, int16 unused, big-endian float4s), cheaper than parsing the text
 form, which matters at 10⁵ vectors.
 """
 
