@@ -69,9 +69,11 @@ def test_experiment_page_shows_live_numbers_and_promotes_the_winner(page: Page, 
     expect(page.locator("#verdict")).to_contain_text("Winner: v2")
     expect(page.locator("#srm-alarm")).to_have_count(0)
     expect(page.locator("#chart-arms .main-svg").first).to_be_visible()
+    expect(page.locator("meta#live-refresh")).to_have_count(1)
     page.get_by_label("Promote").select_option("winner")
     page.get_by_role("button", name="Stop and promote").click()
     expect(page.locator("#status")).to_have_text("stopped · promoted v2")
+    expect(page.locator("meta#live-refresh")).to_have_count(0)
     expect(page.locator("#stop-form")).to_have_count(0)
     assert registry.get(engine, PROJECT, "greeting", label="production")["version"] == 2
 
