@@ -1,7 +1,8 @@
 """Issue 6's acceptance clause "a monitor fires for each planted problem": the seeded planted-problem
 traffic (`analytics.synthetic`), the real embedder and analysis, then one monitor per problem —
-the thumbs-down topic's cluster, the new topic's drift, the slow task category's latency — each
-must fire and name the right cluster or segment, and a control monitor must stay quiet."""
+the thumbs-down topic's cluster, the new topic's drift, the slow task category's latency (grouped by
+metadata.task with no filter: the monitor finds the segment itself) — each must fire and name the
+right cluster or segment, and the other tasks' groups of that monitor must stay quiet."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from sqlalchemy import Engine
 from tenbin.analytics import monitors
 from tenbin.analytics.analysis import AnalysisRequest, analyze
 from tenbin.analytics.embedders import get_embedder
-from tenbin.analytics.synthetic import DAY_US, NEW_TOPIC, SLOW_TASK, T0_US, THUMBS_DOWN_TOPIC, plant_problems
+from tenbin.analytics.synthetic import (
+    DAY_US,
+    NEW_TOPIC,
+    SLOW_TASK,
+    T0_US,
+    TASKS,
+    THUMBS_DOWN_TOPIC,
+    plant_problems,
+)
 from tenbin.store import analyses
 
 EMBEDDER = "minilm"
@@ -48,16 +57,15 @@ def test_a_monitor_fires_for_each_planted_problem(engine: Engine) -> None:
     assert new["status"] == "firing" and _majority(traffic, points, new["cluster"]) == NEW_TOPIC, new
     assert _monitor(engine, "global drift", kind="drift", threshold=0.001)["status"] == "firing"
 
-    slow = _monitor(engine, "slow summaries", kind="latency_p95", threshold=3000, window_s=WEEK_S,
-                    filter=f'kind == "LLM" and metadata["task"] == "{SLOW_TASK}"')
-    assert slow["status"] == "firing" and slow["n"] > 50, slow
-    control = _monitor(engine, "answers latency", kind="latency_p95", threshold=3000, window_s=WEEK_S,
-                       filter='kind == "LLM" and metadata["task"] == "answer"')
-    assert control["status"] == "ok", control
+    slow = _monitor(engine, "slow tasks", kind="latency_p95", threshold=3000, window_s=WEEK_S, group_by="metadata.task")
+    groups = {g["group"]: g for g in slow["details"]["groups"]}
+    assert slow["status"] == "firing" and slow["details"]["firing"] == [SLOW_TASK], slow
+    assert f'"{SLOW_TASK}"' in slow["message"] and slow["n"] > 50, slow
+    assert set(groups) == set(TASKS) and all(groups[t]["status"] == "ok" for t in TASKS if t != SLOW_TASK), groups
 
     alerts = monitors.list_alerts(engine, "planted")
-    assert {a["monitor_name"] for a in alerts} == {"bad answers per cluster", "new topics", "global drift",
-                                                  "slow summaries"}
+    assert {a["monitor_name"] for a in alerts} == {"bad answers per cluster", "new topics", "global drift", "slow tasks"}
+    assert SLOW_TASK in next(a for a in alerts if a["monitor_name"] == "slow tasks")["message"]
     for result in (bad, new, slow):
         print(f"fired: {result['message']}")
     print(f"planted monitors: {time.perf_counter() - started:.1f} s with {EMBEDDER}")

@@ -41,13 +41,14 @@ def add(name: str,
         prompt: Annotated[str | None, typer.Option(help="NAME or NAME@VERSION")] = None,
         cluster: Annotated[str | None, typer.Option(help="a cluster number, or 'each' for every cluster")] = None,
         analysis: Annotated[int | None, typer.Option(help="pin to this analysis (default: the newest)")] = None,
+        group_by: Annotated[str | None, typer.Option(help="check each segment, e.g. metadata.task")] = None,
         webhook: Annotated[str | None, typer.Option(help="http(s) URL the alert JSON is POSTed to")] = None,
         interval: Annotated[str | None, typer.Option(help="time between checks, e.g. 5m (default 5m)")] = None,
         project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
     """Create a monitor NAME; the server checks it every --interval."""
     body = {"name": name, "kind": kind, "threshold": threshold, "comparison": comparison,
             "window_s": _run(lambda: duration_s(window, "--window")), "min_samples": min_samples, "filter": filter,
-            "prompt": prompt, "cluster": cluster, "analysis_id": analysis, "webhook_url": webhook,
+            "prompt": prompt, "cluster": cluster, "analysis_id": analysis, "group_by": group_by, "webhook_url": webhook,
             "interval_s": _run(lambda: duration_s(interval, "--interval"))}
     made = _request("POST", f"/projects/{_project(project)}/monitors", endpoint, api_key,
                     json={k: v for k, v in body.items() if v is not None})
@@ -61,6 +62,8 @@ def _scope(m: dict[str, Any]) -> str:
         parts.append(f"prompt {m['prompt']}")
     if m["cluster"] is not None:
         parts.append(f"cluster {m['cluster']}" + (f" of analysis {m['analysis_id']}" if m["analysis_id"] else ""))
+    if m.get("group_by"):
+        parts.append(f"each {m['group_by']}")
     return "; ".join(parts) or "all spans"
 
 

@@ -14,7 +14,7 @@ _ERRORS: dict[int, type[TenbinError]] = {400: InvalidInput, 401: Unauthorized, 4
 
 
 class Client:
-    """Reads projects, traces, spans, sessions and metrics; writes feedback.
+    """Reads projects, traces, spans, sessions and metrics; writes feedback; runs analyses and monitors.
 
     `endpoint` and `api_key` fall back to TENBIN_ENDPOINT and TENBIN_API_KEY.
     """
@@ -151,6 +151,40 @@ class Client:
                            start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
         params = {k: v for k, v in {"bucket_seconds": bucket_seconds, "start": start, "end": end}.items() if v is not None}
         return self._request("GET", f"/projects/{project}/prompts/{name}/performance", params=params)
+
+    def analyses(self, project: str = "default", limit: int = 50) -> list[dict[str, Any]]:
+        """Embedding analysis runs, newest first (status, progress, drift)."""
+        return self._request("GET", f"/projects/{project}/analyses", params={"limit": limit})["items"]
+
+    def analysis(self, analysis_id: int) -> dict[str, Any]:
+        """One run: status, parameters, global drift and the cluster table (worst problem first)."""
+        return self._request("GET", f"/analyses/{analysis_id}")
+
+    def start_analysis(self, project: str = "default", **params: Any) -> dict[str, Any]:
+        """Start a run in the background, e.g. `start_analysis("shop", baseline="7d", window="24h")`;
+        poll `analysis(id)` until its status is `done`."""
+        return self._request("POST", f"/projects/{project}/analyses", json=params)
+
+    def monitors(self, project: str = "default") -> list[dict[str, Any]]:
+        return self._request("GET", f"/projects/{project}/monitors")
+
+    def create_monitor(self, project: str = "default", **spec: Any) -> dict[str, Any]:
+        """E.g. `create_monitor("shop", name="slow tasks", kind="latency_p95", threshold=3000,
+        group_by="metadata.task")`; the fields are those of POST /projects/{p}/monitors."""
+        return self._request("POST", f"/projects/{project}/monitors", json=spec)
+
+    def check_monitor(self, monitor_id: int) -> dict[str, Any]:
+        """Check now: the stored evaluation, `alert_id` when it raised one, the webhook `delivery`."""
+        return self._request("POST", f"/monitors/{monitor_id}/check")
+
+    def alerts(self, project: str = "default", status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts newest first; `status` is `open` or `acknowledged`."""
+        params = {"status": status, "limit": limit}
+        return self._request("GET", f"/projects/{project}/alerts", params={k: v for k, v in params.items() if v})
+
+    def online_rules(self, project: str = "default") -> list[dict[str, Any]]:
+        """Online eval rules with their status (create and change them with `tenbin.evals`)."""
+        return self._request("GET", f"/projects/{project}/online-evals")
 
 
 def _frame(rows: list[dict[str, Any]]) -> Any:

@@ -19,6 +19,11 @@ The threshold means, per kind and comparison:
     drift              a cluster's drift ratio > t; globally MMD² > t with p < DRIFT_ALPHA (both
                        comparisons alike; the drift ratio is production share ÷ baseline share)
 
+With `group_by` (e.g. `metadata.task`, any `metrics.summary` grouping) a time-window monitor
+checks every group on its own — each with `min_samples`, a relative one against the same group's
+previous window — and fires naming the groups over the threshold; the evaluation's
+`details.groups` keeps every group's numbers, and its value and n are the worst group's.
+
 A check with fewer than `min_samples` samples (rated spans for thumbs, spans for latency, points
 of the cluster for drift) — on either side of a relative comparison — is `insufficient_data`, so
 1 thumbs-down out of 2 never fires.
@@ -65,25 +70,70 @@ def evaluate(engine: Engine, monitor: dict[str, Any], now_us: int) -> dict[str, 
 
 # --- time windows -------------------------------------------------------------------------------
 
-def _window_numbers(engine: Engine, monitor: dict[str, Any], start_us: int, end_us: int) -> tuple[float | None, int]:
-    rows = metrics.summary(engine, SpanQuery(monitor["project"], scope_filter(monitor), start_us, end_us))
-    if not rows:
-        return None, 0
-    row = rows[0]
-    if monitor["kind"] == "thumbs_down_rate":
+def _row_numbers(kind: str, row: dict[str, Any]) -> tuple[float | None, int]:
+    """The monitored number of one `metrics.summary` row and its sample count."""
+    if kind == "thumbs_down_rate":
         rate = row["thumbs_up_rate"]
         return (None if rate is None else 1.0 - rate), int(row["thumbs_count"] or 0)
     return row["latency_p95_ms"], int(row["count"] or 0)
 
 
+def _window_groups(engine: Engine, monitor: dict[str, Any], start_us: int,
+                   end_us: int) -> dict[Any, tuple[float | None, int]]:
+    """Numbers per group of the window (one entry, keyed None, without `group_by`)."""
+    group_by = monitor.get("group_by")
+    rows = metrics.summary(engine, SpanQuery(monitor["project"], scope_filter(monitor), start_us, end_us),
+                           group_by=group_by)
+    return {row.get("group"): _row_numbers(monitor["kind"], row) for row in rows}
+
+
 def _from_windows(engine: Engine, monitor: dict[str, Any], now_us: int) -> dict[str, Any]:
     width = monitor["window_s"] * 1_000_000
-    value, n = _window_numbers(engine, monitor, now_us - width, now_us)
-    out = {"threshold": monitor["threshold"], "value": value, "n": n, "window_start_us": now_us - width,
-           "window_end_us": now_us, "reference": None, "reference_n": None}
-    if monitor["comparison"] == "relative":
-        out["reference"], out["reference_n"] = _window_numbers(engine, monitor, now_us - 2 * width, now_us - width)
-    return {**out, **decide(monitor, value, n, out["reference"], out["reference_n"], "the previous window")}
+    current = _window_groups(engine, monitor, now_us - width, now_us)
+    previous = (_window_groups(engine, monitor, now_us - 2 * width, now_us - width)
+                if monitor["comparison"] == "relative" else {})
+    base = {"threshold": monitor["threshold"], "window_start_us": now_us - width, "window_end_us": now_us}
+    if monitor.get("group_by"):
+        return {**base, **_grouped(monitor, current, previous)}
+    value, n = current.get(None, (None, 0))
+    reference, reference_n = _reference(monitor, previous, None)
+    out = {**base, "value": value, "n": n, "reference": reference, "reference_n": reference_n}
+    return {**out, **decide(monitor, value, n, reference, reference_n, "the previous window")}
+
+
+def _reference(monitor: dict[str, Any], previous: dict[Any, tuple[float | None, int]],
+               group: Any) -> tuple[float | None, int | None]:
+    """The group's numbers in the previous window (relative monitors; none: 0 samples)."""
+    return previous.get(group, (None, 0)) if monitor["comparison"] == "relative" else (None, None)
+
+
+def _grouped(monitor: dict[str, Any], current: dict[Any, tuple[float | None, int]],
+             previous: dict[Any, tuple[float | None, int]]) -> dict[str, Any]:
+    """Every group decided on its own; the evaluation carries the worst and fires naming each firing group."""
+    group_by, decided = monitor["group_by"], []
+    for group, (value, n) in current.items():
+        reference, reference_n = _reference(monitor, previous, group)
+        subject = f"{group_by} {json.dumps(group, ensure_ascii=False) if group is not None else '(none)'}"
+        verdict = decide(monitor, value, n, reference, reference_n, "the previous window", subject)
+        decided.append({"group": group, "value": value, "n": n, "reference": reference, "reference_n": reference_n,
+                        **verdict})
+    if not decided:
+        return {"status": NO_DATA, "value": None, "n": 0, "reference": None, "reference_n": None,
+                "message": f"no spans in the window to group by {group_by}", "details": {"group_by": group_by, "groups": []}}
+    decided.sort(key=_rank)
+    worst, firing = decided[0], [d for d in decided if d["status"] == FIRING]
+    message = worst["message"]
+    if firing:
+        shown = "; ".join(d["message"] for d in firing[:5]) + ("; …" if len(firing) > 5 else "")
+        message = f"{len(firing)} of {len(decided)} {group_by} groups fire: {shown}"
+    return {**{k: worst[k] for k in ("status", "value", "n", "reference", "reference_n")}, "message": message,
+            "details": {"group_by": group_by, "firing": [d["group"] for d in firing], "groups": decided}}
+
+
+def _rank(entry: dict[str, Any]) -> tuple[int, float]:
+    """Firing first, then ok, too few samples, no data; the highest value first within each."""
+    order = {FIRING: 0, OK: 1, INSUFFICIENT: 2, NO_DATA: 3}
+    return order[entry["status"]], -(entry["value"] if entry["value"] is not None else -1e300)
 
 
 # --- analyses -----------------------------------------------------------------------------------
@@ -144,8 +194,7 @@ def _sides(analysis: dict[str, Any]) -> dict[str, Any]:
 
 def _worst(decided: list[tuple[dict[str, Any], dict[str, Any]]], analysis: dict[str, Any]) -> dict[str, Any]:
     """The firing cluster with the highest value; if none fires, the highest decisive one."""
-    order = {FIRING: 0, OK: 1, INSUFFICIENT: 2, NO_DATA: 3}
-    decided.sort(key=lambda d: (order[d[0]["status"]], -(d[0]["value"] if d[0]["value"] is not None else -1e300)))
+    decided.sort(key=lambda d: _rank(d[0]))
     best, cluster = decided[0]
     best["details"] = {"label": cluster.get("label"), "size": cluster.get("size"), **_sides(analysis),
                        "clusters": [{k: e[k] for k in ("cluster", "status", "value", "n")} for e, _ in decided]}

@@ -32,14 +32,14 @@ from tenbin.analytics import monitor_checks as checks
 from tenbin.analytics import webhooks
 from tenbin.errors import InvalidInput, NotFound, TenbinError
 from tenbin.filters import compile_filter
-from tenbin.store import analyses
+from tenbin.store import analyses, metrics
 from tenbin.store import monitors as store
 from tenbin.store.lookup import now_us
 from tenbin.store.queries import iso
 
 log = logging.getLogger("tenbin.monitors")
 DEFAULTS: dict[str, Any] = {"comparison": "absolute", "window_s": 3600, "min_samples": 20, "filter": "",
-                            "prompt": None, "cluster": None, "analysis_id": None, "webhook_url": None,
+                            "prompt": None, "cluster": None, "analysis_id": None, "group_by": None, "webhook_url": None,
                             "interval_s": 300, "enabled": True}
 INPUT_FIELDS = ("name", "kind", "threshold", *DEFAULTS)
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d)?\Z")
@@ -135,6 +135,19 @@ def _cluster(engine: Engine, project: str, data: Mapping[str, Any]) -> tuple[str
     return str(cluster), analysis_id
 
 
+def _group_by(value: Any, kind: str, cluster: str | None) -> str | None:
+    """`metadata.<key>` or a span column (`metrics.GROUP_COLUMNS`), for time-window monitors only."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise InvalidInput(f"group_by must be metadata.<key> or a column name, e.g. metadata.task; got {value!r}")
+    if kind not in ("thumbs_down_rate", "latency_p95") or cluster is not None:
+        raise InvalidInput("group_by checks each segment of a thumbs_down_rate or latency_p95 time-window monitor; "
+                           "drop it, or drop the cluster (clusters are segments already)")
+    metrics.group_expression(value.strip())
+    return value.strip()
+
+
 def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """The stored fields of a monitor from user input (REST body, CLI options, UI form); every
     problem is an InvalidInput (or NotFound for an unknown analysis or cluster) naming the field."""
@@ -165,6 +178,7 @@ def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str,
             "min_samples": _number(data, "min_samples", int, 1, 1_000_000),
             "interval_s": _number(data, "interval_s", int, 10, 86400), "filter": data["filter"].strip(),
             "prompt_name": prompt_name, "prompt_version": prompt_version, "cluster": cluster, "analysis_id": analysis_id,
+            "group_by": _group_by(data["group_by"], kind, cluster),
             "webhook_url": None if not data["webhook_url"] else webhooks.check_url(data["webhook_url"]),
             "enabled": data["enabled"]}
 
@@ -210,11 +224,12 @@ def alert_payload(monitor: Mapping[str, Any], evaluation: Mapping[str, Any], ale
         "type": "tenbin.alert", "alert_id": alert_id, "project": monitor["project"],
         "text": f"[tenbin] {monitor['project']} / {monitor['name']}: {evaluation['message']}",
         "monitor": {k: monitor[k] for k in ("id", "name", "kind", "comparison", "threshold", "window_s", "filter",
-                                              "prompt", "cluster")},
+                                              "prompt", "cluster", "group_by")},
         "message": evaluation["message"], "value": evaluation.get("value"), "reference": evaluation.get("reference"),
         "threshold": evaluation.get("threshold"), "n": evaluation.get("n"), "reference_n": evaluation.get("reference_n"),
         "window": {"start": iso(evaluation.get("window_start_us")), "end": iso(evaluation.get("window_end_us"))},
         "analysis": analysis, "cluster": cluster, "created": iso(evaluation.get("checked_us")),
+        "groups": details.get("groups") if "group_by" in details else None,
     }
 
 

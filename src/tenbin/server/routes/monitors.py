@@ -28,13 +28,15 @@ class MonitorIn(BaseModel):
     prompt: str | None = Field(None, description="NAME or NAME@VERSION: only spans of this prompt (version)")
     cluster: int | str | None = Field(None, description="a cluster number (pinned to its analysis) or 'each'")
     analysis_id: int | None = Field(None, description="pin to this analysis instead of the newest finished one")
+    group_by: str | None = Field(None, description="check each segment on its own, e.g. metadata.task "
+                                                  "(thumbs_down_rate and latency_p95 time windows)")
     webhook_url: str | None = Field(None, description="http(s) URL the alert JSON is POSTed to")
     interval_s: int | None = Field(None, description="seconds between scheduled checks (default 300)")
     enabled: bool | None = None
 
 
 class MonitorPatch(BaseModel):
-    """Only the fields given change; null clears prompt, cluster, analysis_id or webhook_url."""
+    """Only the fields given change; null clears prompt, cluster, analysis_id, group_by or webhook_url."""
 
     model_config = {"extra": "forbid"}
     name: str | None = Field(None, max_length=200)
@@ -47,6 +49,7 @@ class MonitorPatch(BaseModel):
     prompt: str | None = None
     cluster: int | str | None = None
     analysis_id: int | None = None
+    group_by: str | None = None
     webhook_url: str | None = None
     interval_s: int | None = None
     enabled: bool | None = None

@@ -42,6 +42,7 @@ class Monitor(Base):
     prompt_version: Mapped[int | None] = mapped_column(Integer)
     analysis_id: Mapped[int | None] = mapped_column(Integer)
     cluster: Mapped[str | None] = mapped_column(String(32))
+    group_by: Mapped[str | None] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     interval_s: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

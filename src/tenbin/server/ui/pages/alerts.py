@@ -93,7 +93,8 @@ def spec_from_form(form: dict[str, str]) -> dict[str, Any]:
             "window_s": monitors.duration_s(form.get("window"), "window"),
             "interval_s": monitors.duration_s(form.get("interval"), "interval"),
             "filter": form.get("filter", "").strip() or None, "prompt": form.get("prompt", "").strip() or None,
-            "cluster": form.get("cluster", "").strip() or None, "webhook_url": form.get("webhook_url", "").strip() or None}
+            "cluster": form.get("cluster", "").strip() or None,
+            "group_by": form.get("group_by", "").strip() or None, "webhook_url": form.get("webhook_url", "").strip() or None}
     if spec["threshold"] is None:
         raise InvalidInput("give a threshold, e.g. 0.3 for a thumbs-down rate or 2000 (ms) for latency p95")
     return {k: v for k, v in spec.items() if v is not None}
