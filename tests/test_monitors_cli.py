@@ -53,6 +53,11 @@ def test_bad_options_exit_with_the_servers_reason_and_the_project_webhook_is_set
     assert bad.exit_code == 1 and "unknown kind 'latency'" in bad.output
     window = _cli(server, "monitors", "add", "x", "--kind", "latency_p95", "--threshold", "3", "--window", "soon")
     assert window.exit_code == 1 and "--window 'soon' must be seconds or a duration" in window.output
+    group = _cli(server, "monitors", "add", "x", "--kind", "latency_p95", "--threshold", "3", "--group-by", "colour")
+    assert group.exit_code == 1 and "cannot group by 'colour'; use metadata.<key>" in group.output
+    grouped = _cli(server, "monitors", "add", "slow tasks", "--kind", "latency_p95", "--threshold", "3000",
+                   "--group-by", "metadata.task")
+    assert grouped.exit_code == 0 and "latency_p95 absolute > 3000 for each metadata.task," in grouped.output
     hook = _cli(server, "monitors", "webhook", "https://hooks.example.com/p")
     assert hook.exit_code == 0 and "project 'p' webhook: https://hooks.example.com/p" in hook.output
     assert "webhook: https://hooks.example.com/p" in _cli(server, "monitors", "webhook").output

@@ -52,7 +52,9 @@ def add(name: str,
             "interval_s": _run(lambda: duration_s(interval, "--interval"))}
     made = _request("POST", f"/projects/{_project(project)}/monitors", endpoint, api_key,
                     json={k: v for k, v in body.items() if v is not None})
-    console.print(f"monitor {made['id']} {made['name']!r}: {made['kind']} {made['comparison']} > {made['threshold']:g}, "
+    each = f" for each {made['group_by']}" if made.get("group_by") else ""
+    console.print(f"monitor {made['id']} {made['name']!r}: {made['kind']} {made['comparison']} > "
+                  f"{made['threshold']:g}{each}, "
                   f"checked every {human_s(made['interval_s'])}", soft_wrap=True)
 
 
