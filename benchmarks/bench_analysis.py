@@ -46,9 +46,16 @@ def vectors(n: int, dim: int = 384, topics: int = 50, latent: int = 24, seed: in
     centres = rng.normal(size=(topics, dim))
     bases = rng.normal(size=(topics, latent, dim)) / math.sqrt(latent)
     which = rng.integers(0, topics, n)
-    x = centres[which] + 0.9 * np.einsum("nl,nld->nd", rng.normal(size=(n, latent)), bases[which])
-    x += 0.15 * rng.normal(size=(n, dim))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    coords = rng.normal(size=(n, latent))
+    out = np.empty((n, dim), dtype=np.float32)
+    for lo in range(0, n, 2000):
+        # In blocks: `bases[which]` for all n at once is n×24×384 doubles (7 GB at 100k), which
+        # would be every child's peak RSS instead of the analysis's own.
+        hi = min(lo + 2000, n)
+        x = centres[which[lo:hi]] + 0.9 * np.einsum("nl,nld->nd", coords[lo:hi], bases[which[lo:hi]])
+        x += 0.15 * rng.normal(size=(hi - lo, dim))
+        out[lo:hi] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
 
 
 def peak_mb() -> float:
