@@ -31,6 +31,12 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 """For checks whose SQL other tests already run on both dialects: saves PostgreSQL set-up time."""
 
 
+@pytest.fixture(autouse=True)
+def loopback_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These receivers listen on loopback, which the SSRF guard refuses unless allowed."""
+    monkeypatch.setenv("TENBIN_WEBHOOK_ALLOW_PRIVATE", "1")
+
+
 def thumbs_monitor(engine: Engine, **fields: Any) -> dict[str, Any]:
     spec = {"name": "thumbs", "kind": "thumbs_down_rate", "threshold": 0.3, "min_samples": 10, **fields}
     return monitors.create(engine, "p", spec)

@@ -99,6 +99,12 @@ ALERT_WEBHOOK_URL = Setting(
     "",
     "Where alerts of monitors without their own webhook_url are POSTed (JSON). Empty: only those with one.",
 )
+WEBHOOK_ALLOW_PRIVATE = Setting(
+    "TENBIN_WEBHOOK_ALLOW_PRIVATE",
+    "0",
+    "1 = alert webhooks may reach loopback, private, link-local and other non-public addresses (local use); "
+    "off, such URLs are refused when saved and when an alert is sent.",
+)
 MONITOR_INTERVAL = Setting(
     "TENBIN_MONITOR_INTERVAL",
     "60",
@@ -123,6 +129,7 @@ SETTINGS: tuple[Setting, ...] = (
     DEMO_SESSIONS,
     ONLINE_EVAL_INTERVAL,
     ALERT_WEBHOOK_URL,
+    WEBHOOK_ALLOW_PRIVATE,
     MONITOR_INTERVAL,
 )
 

@@ -24,9 +24,10 @@ MONITORS = f"/projects/{PROJECT}/monitors"
 
 
 @pytest.fixture
-def alert_server(tmp_path) -> Iterator[tuple[LoopbackServer, dict[str, Any]]]:  # type: ignore[no-untyped-def]
+def alert_server(tmp_path, monkeypatch) -> Iterator[tuple[LoopbackServer, dict[str, Any]]]:  # type: ignore[no-untyped-def]
     """Two fired alerts: a thumbs-down one whose webhook was down, and a drift one naming cluster 1,
-    whose LLM report carries an XSS payload."""
+    whose LLM report carries an XSS payload (its dead webhook is on loopback, allowed here)."""
+    monkeypatch.setenv("TENBIN_WEBHOOK_ALLOW_PRIVATE", "1")
     engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
     migrate.upgrade(engine)
     rated_spans(engine, now_us() - HOUR_US // 2, ups=4, downs=16, project=PROJECT)

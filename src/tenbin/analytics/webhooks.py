@@ -1,7 +1,8 @@
 """Alert webhooks: check a URL when a monitor is saved, POST an alert's JSON when it fires.
 
-Delivery retries transport errors, 429 and 5xx answers with exponential back-off, gives up at once
-on other 4xx answers (the receiver refuses this body; retrying cannot help), and never raises:
+URLs must reach public hosts only (`webhook_guard`). Delivery retries transport errors, 429 and
+5xx answers with exponential back-off, gives up at once on other 4xx answers (the receiver refuses
+this body; retrying cannot help), and never raises:
 whatever happens is returned as a `Delivery`, so a broken receiver never breaks a monitor check.
 The body carries a `text` line as well, so Slack-style incoming webhooks show something readable.
 """
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tenbin.analytics.webhook_guard import check_public
 from tenbin.errors import InvalidInput
 
 log = logging.getLogger("tenbin.webhooks")
@@ -41,7 +43,8 @@ class Delivery:
 
 
 def check_url(url: Any) -> str:
-    """The URL if it is an absolute http(s) URL with a host; InvalidInput saying what is wrong."""
+    """The URL if it is an absolute http(s) URL with a public host (see `webhook_guard`);
+    InvalidInput saying what is wrong."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("webhook_url must be an http:// or https:// URL, e.g. https://hooks.example.com/tenbin")
     parts = urlsplit(url.strip())
@@ -49,6 +52,7 @@ def check_url(url: Any) -> str:
         raise InvalidInput(f"webhook_url {url!r} must start with http:// or https://; got scheme {parts.scheme or 'none'!r}")
     if not parts.hostname:
         raise InvalidInput(f"webhook_url {url!r} has no host; write it like https://hooks.example.com/tenbin")
+    check_public(url.strip())
     return url.strip()
 
 
@@ -57,7 +61,12 @@ def _retryable(status: int) -> bool:
 
 
 def deliver(url: str, body: dict[str, Any], policy: Policy = DEFAULT_POLICY) -> Delivery:
-    """POST `body` as JSON to `url` until it is accepted (2xx) or the policy gives up."""
+    """POST `body` as JSON to `url` until it is accepted (2xx) or the policy gives up. A host that
+    now resolves to a non-public address is not called: the refusal is the delivery's error."""
+    try:
+        check_public(url)
+    except InvalidInput as exc:
+        return Delivery("failed", 0, str(exc))
     error = "not attempted"
     attempt = 0
     with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
