@@ -60,16 +60,26 @@ def run(server: Any, prompt: str, evaluators: list[Any]) -> httpx.Response:
                       json={"prompt": prompt, "evaluators": evaluators}, timeout=120)
 
 
+def wait(server: Any, started: httpx.Response) -> dict[str, Any]:
+    """Poll a background experiment until it leaves `running`."""
+    assert started.status_code == 202 and started.json()["status"] == "running", started.text
+    return ev.wait_experiment(started.json()["id"], project="shop", endpoint=server.url, poll_s=0.05)
+
+
 def test_prompt_versions_run_over_the_dataset_and_compare(server, engine: Engine, model: ScriptedLLM) -> None:  # type: ignore[no-untyped-def]
     seed(engine)
-    good = run(server, "support@1", ["qa_correctness", {"name": "contains", "params": {"text": "no idea"}}]).json()
+    good = wait(server, run(server, "support@1", ["qa_correctness", {"name": "contains", "params": {"text": "no idea"}}]))
+    assert (good["status"], good["done"], good["total"], good["error"]) == ("done", 6, 6, None)
     assert (good["name"], good["dataset_version"], good["task"]) == (
         "support@v1", 1, {"kind": "prompt", "name": "support", "version": 1})
     first = good["results"][0]
     assert first["output"] == "See Billing → Refunds." and first["error"] is None and first["prompt_tokens"] > 0
     assert {s["evaluator"]: s["label"] for s in first["scores"]} == {"qa_correctness": "correct", "contains": "fail"}
     assert good["summary"]["scores"]["qa_correctness"] == {"mean": 1.0, "n": 3, "labels": {"correct": 3}}
-    bad = ev.run_experiment("faq", task="support@2", evaluators=["qa_correctness"], project="shop", endpoint=server.url)
+    seen: list[tuple[str, int, int]] = []
+    bad = ev.run_experiment("faq", task="support@2", evaluators=["qa_correctness"], project="shop", endpoint=server.url,
+                            progress=lambda e: seen.append((e["status"], e["done"], e["total"])))
+    assert seen[-1] == ("done", 6, 6) and all(total == 6 and 0 <= done <= 6 for _, done, total in seen)
     assert bad["summary"]["scores"]["qa_correctness"]["mean"] == 0.0
     diff = ev.compare_experiments(good["id"], bad["id"], project="shop", endpoint=server.url)
     aggs = {a["evaluator"]: a for a in diff["aggregates"]}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from tenbin.errors import InvalidInput, TenbinError
@@ -76,8 +77,16 @@ def _experiment(dataset: str | None, prompt: str | None, specs: list[Any], versi
     try:
         if not dataset or not prompt:
             raise InvalidInput("an experiment needs both --dataset and --prompt NAME@VERSION")
-        print_experiment(run_experiment(dataset, prompt, specs, project=project, version=version, endpoint=endpoint,
-                                        api_key=api_key))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
+                      transient=True) as bar:
+            steps = bar.add_task(f"experiment {prompt} on {dataset}: answering, then scoring", total=None)
+
+            def show(exp: dict[str, Any]) -> None:
+                bar.update(steps, completed=exp["done"], total=exp["total"] or None)
+
+            found = run_experiment(dataset, prompt, specs, project=project, version=version, endpoint=endpoint,
+                                   api_key=api_key, progress=show)
+        print_experiment(found)
     except TenbinError as exc:
         raise _fail(exc) from exc
 

@@ -35,6 +35,7 @@ from tenbin.evals.sdk_datasets import (
     get_experiment,
     run_experiment,
     update_dataset,
+    wait_experiment,
 )
 from tenbin.evals.sdk_online import (
     create_online_rule,
@@ -73,4 +74,5 @@ __all__ = [
     "run_online_rules",
     "update_dataset",
     "update_online_rule",
+    "wait_experiment",
 ]

@@ -17,6 +17,8 @@ raises on one example records the error on that example and the run goes on.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tenbin.errors import InvalidInput
+from tenbin.errors import InvalidInput, TenbinError
 from tenbin.evals import registry, runner
 from tenbin.evals.base import EvalInput, EvalResult, Evaluator
 from tenbin.llm import LLM
@@ -51,6 +53,10 @@ class TaskOutput:
 
 
 Task = Callable[[Any], TaskOutput]
+log = logging.getLogger("tenbin.evals")
+Progress = Callable[[int, int], None]
+SCORE_CHUNKS = 10
+"""The scoring phase reports progress this many times."""
 
 
 def as_text(value: Any) -> str:
@@ -142,18 +148,44 @@ def _score_dict(result: EvalResult) -> dict[str, Any]:
     return {k: v for k, v in result.to_dict().items() if k not in ("span_id", "details")}
 
 
+def _counter(total: int, progress: Progress | None) -> Callable[[int], None]:
+    """A thread-safe `add(n)` that reports (done, total) to `progress`."""
+    lock, state = threading.Lock(), {"done": 0}
+
+    def add(n: int) -> None:
+        with lock:
+            state["done"] += n
+            done = state["done"]
+        if progress:
+            progress(done, total)
+
+    return add
+
+
 def execute(examples: Sequence[Mapping[str, Any]], task: Task, evaluators: Sequence[Evaluator], *,
-            tracer: Any | None = None, workers: int = 1) -> list[dict[str, Any]]:
-    """Run `task` on every example, then every evaluator on every output; one result row per example."""
+            tracer: Any | None = None, workers: int = 1, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Run `task` on every example, then every evaluator on every output; one result row per example.
+    `progress(done, total)` counts steps: each example answered, then each example scored (2 per example)."""
+    n = len(examples)
+    add = _counter(2 * n, progress)
+
     def one(example: Mapping[str, Any]) -> TaskOutput:
         with routed(tracer):
-            return _guarded(task, example["input"])
+            out = _guarded(task, example["input"])
+        add(1)
+        return out
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="tenbin-exp") as pool:
         outputs = list(pool.map(one, examples))
     inputs = [eval_input(e, o.output) for e, o in zip(examples, outputs)]
     todo = runner.plan([i for i, o in zip(inputs, outputs) if o.error is None], evaluators, skip_missing=True)
-    scored = runner.run_pairs(todo.pairs, tracer, runner.workers_for(evaluators))
+    scored: list[EvalResult] = []
+    step, reported = max(1, -(-len(todo.pairs) // SCORE_CHUNKS)), 0
+    for start in range(0, len(todo.pairs), step):
+        scored += runner.run_pairs(todo.pairs[start:start + step], tracer, runner.workers_for(evaluators))
+        add(n * len(scored) // len(todo.pairs) - reported)
+        reported = n * len(scored) // len(todo.pairs)
+    add(n - reported)
     by_input: dict[int, list[dict[str, Any]]] = {}
     for (example_input, _), result in zip(todo.pairs, scored):
         by_input.setdefault(id(example_input), []).append(_score_dict(result))
@@ -194,23 +226,79 @@ def parse_prompt_ref(ref: str) -> tuple[str, int | None, str | None]:
     return (name.strip(), int(at), None) if at.isdigit() else (name.strip(), None, at)
 
 
-def run_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evaluators: Sequence[registry.Spec],
-               version: int | None = None, name: str | None = None, llm: LLM | None = None,
-               tracer: Any | None = None) -> dict[str, Any]:
-    """The server's path: a registry prompt version over a stored dataset version; the experiment is stored."""
+@dataclass(frozen=True)
+class StoredRun:
+    """A checked server-side run: what `run_stored`/`start_stored` execute and store."""
+
+    examples: list[dict[str, Any]]
+    task: PromptTask
+    evaluators: list[Evaluator]
+    workers: int
+
+
+def prepare_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evaluators: Sequence[registry.Spec],
+                   version: int | None = None, name: str | None = None, llm: LLM | None = None) -> tuple[StoredRun, int]:
+    """Check everything (raising before any LLM call) and store the experiment as `running`; its id."""
     prompt_name, prompt_version, label = parse_prompt_ref(prompt)
     found = prompts.get(engine, project, prompt_name, version=prompt_version, label=label)
     llm = llm or LLM()
     resolved = registry.resolve(evaluators, llm)
     data = store.get_dataset(engine, project, dataset, version)
     task = PromptTask(found, llm)
-    where = f"dataset {dataset!r} v{data['version']}"
-    check_examples(data["examples"], resolved, task, where)
-    results = execute(data["examples"], task, resolved, tracer=tracer, workers=llm.max_concurrency)
+    check_examples(data["examples"], resolved, task, f"dataset {dataset!r} v{data['version']}")
     fields = {"name": name or f"{prompt_name}@v{found['version']}", "evaluators": described(resolved),
-              "task": {"kind": "prompt", "name": prompt_name, "version": found["version"]},
-              "summary": summarize(results)}
-    exp_id = store.insert_experiment(engine, project, dataset, data["version"], fields, results)
+              "task": {"kind": "prompt", "name": prompt_name, "version": found["version"]}}
+    exp_id = store.create_experiment(engine, project, dataset, data["version"], fields, total=2 * len(data["examples"]))
+    return StoredRun(data["examples"], task, list(resolved), llm.max_concurrency), exp_id
+
+
+def execute_stored(engine: Engine, exp_id: int, run: StoredRun, *, tracer: Any | None = None,
+                   progress: Progress | None = None) -> None:
+    """Run a prepared experiment, writing progress (at most once per percent) and the outcome to its row."""
+    last = {"pct": -1}
+
+    def step(done: int, total: int) -> None:
+        if done * 100 // max(total, 1) != last["pct"]:
+            last["pct"] = done * 100 // max(total, 1)
+            store.set_experiment_progress(engine, exp_id, done)
+        if progress:
+            progress(done, total)
+
+    try:
+        results = execute(run.examples, run.task, run.evaluators, tracer=tracer, workers=run.workers, progress=step)
+        store.finish_experiment(engine, exp_id, summarize(results), results)
+    except BaseException as exc:
+        store.fail_experiment(engine, exp_id, str(exc) if isinstance(exc, TenbinError) else f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def run_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evaluators: Sequence[registry.Spec],
+               version: int | None = None, name: str | None = None, llm: LLM | None = None,
+               tracer: Any | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """The synchronous path (Python callers): a registry prompt version over a stored dataset version,
+    run in this thread and stored; returns the finished experiment."""
+    run, exp_id = prepare_stored(engine, project, dataset, prompt=prompt, evaluators=evaluators, version=version,
+                                 name=name, llm=llm)
+    execute_stored(engine, exp_id, run, tracer=tracer, progress=progress)
     return store.get_experiment(engine, project, exp_id)
 
 
+def start_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evaluators: Sequence[registry.Spec],
+                 version: int | None = None, name: str | None = None, llm: LLM | None = None,
+                 tracer: Any | None = None, on_done: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """The server's path: check and store the experiment, run it on a daemon thread, return it `running`.
+    Bad input is still raised here, before anything is stored; `on_done` runs after (e.g. flush traces)."""
+    run, exp_id = prepare_stored(engine, project, dataset, prompt=prompt, evaluators=evaluators, version=version,
+                                 name=name, llm=llm)
+
+    def target() -> None:
+        try:
+            execute_stored(engine, exp_id, run, tracer=tracer)
+        except Exception:  # stored on the experiment's row by execute_stored
+            log.warning("tenbin: experiment %s failed", exp_id, exc_info=True)
+        finally:
+            if on_done:
+                on_done()
+
+    threading.Thread(target=target, name=f"tenbin-experiment-{exp_id}", daemon=True).start()
+    return store.get_experiment(engine, project, exp_id)

@@ -13,11 +13,13 @@ and the results are stored as an experiment on the server, so the UI shows both 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tenbin.client import Client
+from tenbin.errors import TenbinError
 from tenbin.evals import experiments, registry
 from tenbin.evals.datasets import read_file
 from tenbin.llm import LLM
@@ -69,11 +71,15 @@ def get_dataset(name: str, version: int | None = None, *, project: str = "defaul
 
 def run_experiment(dataset: str, task: str | Callable[[Any], Any], evaluators: Sequence[registry.Spec], *,
                    project: str = "default", version: int | None = None, name: str | None = None,
-                   llm: LLM | None = None, endpoint: str | None = None, api_key: str | None = None) -> dict[str, Any]:
-    """Run `task` (a "NAME@VERSION" prompt, or a function of the example input) over the dataset, scored."""
+                   llm: LLM | None = None, endpoint: str | None = None, api_key: str | None = None,
+                   progress: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
+    """Run `task` (a "NAME@VERSION" prompt, or a function of the example input) over the dataset, scored.
+    A prompt runs in the server's background; this waits for it (`progress` sees each poll's experiment,
+    with status, done, total) and raises TenbinError if it failed or was interrupted."""
     if isinstance(task, str):
         body = {"prompt": task, "evaluators": list(evaluators), "version": version, "name": name}
-        return _call("POST", f"/projects/{project}/datasets/{dataset}/experiments", endpoint, api_key, json=body)
+        started = _call("POST", f"/projects/{project}/datasets/{dataset}/experiments", endpoint, api_key, json=body)
+        return wait_experiment(started["id"], project=project, endpoint=endpoint, api_key=api_key, progress=progress)
     data = get_dataset(dataset, version, project=project, endpoint=endpoint, api_key=api_key)
     resolved = registry.resolve(evaluators, llm)
     fn = experiments.function_task(task)
@@ -84,6 +90,22 @@ def run_experiment(dataset: str, task: str | Callable[[Any], Any], evaluators: S
             "task": {"kind": "function", "name": getattr(task, "__qualname__", label)},
             "evaluators": experiments.described(resolved), "results": results}
     return _call("POST", f"/projects/{project}/experiments", endpoint, api_key, json=body)
+
+
+def wait_experiment(experiment_id: int, *, project: str = "default", endpoint: str | None = None,
+                    api_key: str | None = None, poll_s: float = 0.3,
+                    progress: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
+    """Poll a server-run experiment until it is no longer `running`; the finished experiment."""
+    while True:
+        found = get_experiment(experiment_id, project=project, endpoint=endpoint, api_key=api_key)
+        if progress:
+            progress(found)
+        if found["status"] != "running":
+            break
+        time.sleep(poll_s)
+    if found["status"] != "done":
+        raise TenbinError(f"experiment {experiment_id} {found['status']}: {found['error']}")
+    return found
 
 
 def get_experiment(experiment_id: int, *, project: str = "default", endpoint: str | None = None,

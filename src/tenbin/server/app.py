@@ -19,6 +19,8 @@ from tenbin.server import otlp, ui
 from tenbin.server.routes import ROUTERS, monitors, online_evals
 from tenbin.store import migrate
 from tenbin.store.engine import make_engine
+from tenbin.store.interrupted import mark_interrupted
+from tenbin.store.lookup import now_us
 
 
 def create_app(
@@ -36,7 +38,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        started_us = now_us()
         migrate.upgrade(engine)
+        mark_interrupted(engine, started_us)  # runs a previous process left running (store/interrupted.py)
         ingestor.start()
         scheduler.start()
         yield

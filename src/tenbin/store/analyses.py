@@ -50,14 +50,14 @@ def create_analysis(engine: Engine, project: str, params: dict[str, Any]) -> int
     with write_transaction(engine) as conn:
         pid = project_id(conn, project)
         return int(conn.execute(Analysis.__table__.insert().values(
-            project_id=pid, params=params, status="queued", progress=0.0, created_us=now_us())
+            project_id=pid, params=params, status="queued", progress=0.0, created_us=now_us(), updated_us=now_us())
             .returning(Analysis.id)).scalar_one())
 
 
 def set_progress(engine: Engine, analysis_id: int, stage: str, progress: float) -> None:
     with write_transaction(engine) as conn:
         conn.execute(update(Analysis).where(Analysis.id == analysis_id).values(
-            status="running", stage=stage, progress=max(0.0, min(1.0, progress))))
+            status="running", stage=stage, progress=max(0.0, min(1.0, progress)), updated_us=now_us()))
 
 
 def fail_analysis(engine: Engine, analysis_id: int, error: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.store.engine import write_transaction
@@ -131,27 +131,69 @@ def get_dataset(engine: Engine, project: str, name: str, version: int | None = N
             "versions": versions, "examples": examples}
 
 
-def insert_experiment(engine: Engine, project: str, dataset: str, version: int, fields: dict[str, Any],
-                      results: Sequence[dict[str, Any]]) -> int:
-    """Store an experiment (name, task, evaluators, summary) and its per-example results at once."""
+def _check_members(conn: Connection, project: str, dataset: str, version: int, example_ids: set[Any]) -> int:
+    """The dataset's id, refusing results for examples outside the version (nothing stored)."""
+    dataset_id = _dataset_id(conn, project, dataset)
+    members = set(_member_ids(conn, _version_id(conn, dataset_id, dataset, version)[0]))
+    strangers = sorted(example_ids - members)
+    if strangers:
+        raise InvalidInput(f"examples {strangers[:10]} are not in dataset {dataset!r} v{version}; nothing stored")
+    return dataset_id
+
+
+def _insert_results(conn: Connection, exp_id: int, results: Sequence[dict[str, Any]]) -> None:
+    if results:
+        conn.execute(ExperimentResult.__table__.insert(),
+                     [{"experiment_id": exp_id, **{k: r.get(k) for k in RESULT_FIELDS}} for r in results])
+
+
+def create_experiment(engine: Engine, project: str, dataset: str, version: int, fields: dict[str, Any], *,
+                      results: Sequence[dict[str, Any]] = (), total: int | None = None) -> int:
+    """Store an experiment (name, task, evaluators, summary): finished with its `results`, or, given
+    `total`, `running` with progress 0 of `total` until `finish_experiment`/`fail_experiment`."""
     with write_transaction(engine) as conn:
-        dataset_id = _dataset_id(conn, project, dataset)
-        members = set(_member_ids(conn, _version_id(conn, dataset_id, dataset, version)[0]))
-        strangers = sorted({r.get("example_id") for r in results} - members)
-        if strangers:
-            raise InvalidInput(f"examples {strangers[:10]} are not in dataset {dataset!r} v{version}; nothing stored")
-        row = {"dataset_id": dataset_id, "dataset_version": version, "created_us": now_us(),
+        dataset_id = _check_members(conn, project, dataset, version, {r.get("example_id") for r in results})
+        now = now_us()
+        state = {"status": "done", "done": len(results), "total": len(results)} if total is None else \
+            {"status": "running", "done": 0, "total": total}
+        row = {"dataset_id": dataset_id, "dataset_version": version, "created_us": now, "updated_us": now, **state,
                **{k: fields.get(k) for k in ("name", "task", "evaluators", "summary")}}
         exp_id = conn.execute(Experiment.__table__.insert().returning(Experiment.id), row).scalar_one()
-        if results:
-            conn.execute(ExperimentResult.__table__.insert(),
-                         [{"experiment_id": exp_id, **{k: r.get(k) for k in RESULT_FIELDS}} for r in results])
+        _insert_results(conn, exp_id, results)
     return exp_id
+
+
+def insert_experiment(engine: Engine, project: str, dataset: str, version: int, fields: dict[str, Any],
+                      results: Sequence[dict[str, Any]]) -> int:
+    """Store a finished experiment and its per-example results at once."""
+    return create_experiment(engine, project, dataset, version, fields, results=results)
+
+
+def set_experiment_progress(engine: Engine, exp_id: int, done: int) -> None:
+    """Progress of a running experiment; also revives one a server start wrongly took for dead."""
+    with write_transaction(engine) as conn:
+        conn.execute(update(Experiment).where(Experiment.id == exp_id, Experiment.status.in_(("running", "interrupted")))
+                     .values(status="running", done=done, updated_us=now_us()))
+
+
+def finish_experiment(engine: Engine, exp_id: int, summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> None:
+    """A running experiment's results and summary, and status `done`, in one transaction."""
+    with write_transaction(engine) as conn:
+        _insert_results(conn, exp_id, results)
+        conn.execute(update(Experiment).where(Experiment.id == exp_id).values(
+            status="done", summary=summary, done=Experiment.total, error=None, updated_us=now_us()))
+
+
+def fail_experiment(engine: Engine, exp_id: int, error: str) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(update(Experiment).where(Experiment.id == exp_id).values(
+            status="failed", error=error, updated_us=now_us()))
 
 
 def _experiment_select() -> Any:
     return (select(Experiment.id, Experiment.name, Experiment.dataset_version, Experiment.task, Experiment.evaluators,
-                   Experiment.summary, Experiment.created_us, Dataset.name.label("dataset"))
+                   Experiment.summary, Experiment.created_us, Experiment.status, Experiment.error, Experiment.done,
+                   Experiment.total, Experiment.updated_us, Dataset.name.label("dataset"))
             .join(Dataset, Dataset.id == Experiment.dataset_id).join(Project, Project.id == Dataset.project_id))
 
 

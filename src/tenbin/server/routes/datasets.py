@@ -105,18 +105,17 @@ async def change(request: Request, project: str, name: str, body: ChangeIn, auth
                                    remove=body.remove, message=body.message)
 
 
-@router.post(BASE + "/{name}/experiments", status_code=201)
+@router.post(BASE + "/{name}/experiments", status_code=202)
 async def run_experiment(request: Request, project: str, name: str, body: RunIn,
                          auth: Access = Depends(writer)) -> dict[str, Any]:
-    """Run a prompt version over the dataset on the server's model (TENBIN_LLM_*), score, store."""
+    """Start a prompt version over the dataset on the server's model (TENBIN_LLM_*): bad input is refused
+    at once; otherwise the experiment comes back `running` and runs in the background. Poll
+    GET .../experiments/{id} for `status` (running → done | failed | interrupted) and `done`/`total`."""
     auth.check_project(project)
     tracing = judge_tracing(request)
-    try:
-        return await run_in_threadpool(experiments.run_stored, request.app.state.engine, project, name,
-                                       prompt=body.prompt, evaluators=body.evaluators, version=body.version,
-                                       name=body.name, tracer=tracing.tracer)
-    finally:
-        await run_in_threadpool(tracing.flush)
+    return await run_in_threadpool(experiments.start_stored, request.app.state.engine, project, name,
+                                   prompt=body.prompt, evaluators=body.evaluators, version=body.version,
+                                   name=body.name, tracer=tracing.tracer, on_done=tracing.flush)
 
 
 @router.post(EXPERIMENTS, status_code=201)

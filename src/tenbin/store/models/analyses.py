@@ -32,6 +32,8 @@ class Analysis(Base):
     """Whole-selection metrics the cluster lifts are measured against, and the noise share."""
     created_us: Mapped[int] = mapped_column(BigInteger)
     finished_us: Mapped[int | None] = mapped_column(BigInteger)
+    updated_us: Mapped[int | None] = mapped_column(BigInteger)
+    """Last progress write: a server start marks runs idle since before it `interrupted`."""
     __table_args__ = (Index("ix_analyses_project_created", "project_id", "created_us"),)
 
 

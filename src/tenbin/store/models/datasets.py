@@ -62,6 +62,13 @@ class Experiment(Base):
     evaluators: Mapped[Any] = mapped_column(Json, nullable=True)
     summary: Mapped[Any] = mapped_column(Json, nullable=True)
     created_us: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
+    """running → done | failed; `interrupted` when a server start finds it left running by a dead process."""
+    error: Mapped[str | None] = mapped_column(Text)
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Progress: examples answered and scored, out of the dataset version's examples."""
+    updated_us: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ExperimentResult(Base):
