@@ -80,8 +80,10 @@ def halves(url: str, project: str = PROJECT) -> tuple[str, int, int]:
 def sizes(points: int) -> dict[str, int]:
     """HDBSCAN's smallest cluster and the smallest ranked cluster, scaled to the demo's size (the
     defaults, 15 and 10, merge the demo's topics: at 196 answers, 9 gives company questions, car
-    repairs and API errors clusters of their own)."""
-    return {"min_cluster_size": max(3, min(15, points // 20)), "min_support": max(2, min(10, points // 20))}
+    repairs and API errors clusters of their own). HDBSCAN's min_samples (default 5) shrinks with
+    them, so a quick run of a few dozen answers is not all noise."""
+    return {"min_cluster_size": max(3, min(15, points // 20)), "min_samples": max(2, min(5, points // 20)),
+            "min_support": max(2, min(10, points // 20))}
 
 
 def run_analysis(url: str, split: str, points: int, project: str = PROJECT) -> dict[str, Any]:
