@@ -114,3 +114,18 @@ def test_the_server_wide_webhook_setting_is_guarded_at_send_time(
     monitor = monitors.create(rising, "p", SPEC)
     result = check(rising, monitor)
     assert result["delivery"]["status"] == "failed" and "(link-local address)" in result["delivery"]["error"]
+
+
+@SQLITE_ONLY
+def test_a_host_name_resolving_to_loopback_is_refused_at_send_time_with_the_error_stored(
+        rising: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ALLOW, "1")
+    with receiver() as hook:
+        monitor = monitors.create(rising, "p", {**SPEC, "webhook_url": f"http://localhost:{hook.port}/hook"})
+        monkeypatch.delenv(ALLOW)
+        result = check(rising, monitor)
+        assert hook.bodies == []
+    [alert] = monitors.list_alerts(rising, "p")
+    assert alert["delivery_status"] == "failed" and alert["delivery_attempts"] == 0
+    assert "'http://localhost:" in alert["delivery_error"] and "(loopback address)" in alert["delivery_error"]
+    assert result["delivery"]["error"] == alert["delivery_error"]

@@ -1,9 +1,10 @@
 """Alert webhooks: check a URL when a monitor is saved, POST an alert's JSON when it fires.
 
-URLs must reach public hosts only (`webhook_guard`). Delivery retries transport errors, 429 and
-5xx answers with exponential back-off, gives up at once on other 4xx answers (the receiver refuses
-this body; retrying cannot help), and never raises:
-whatever happens is returned as a `Delivery`, so a broken receiver never breaks a monitor check.
+URLs must reach public hosts only (`webhook_guard`), and a delivery connects only to the addresses
+it checked (`PinnedTransport`: no second DNS lookup that could be rebound). Delivery retries transport
+errors, 429 and 5xx answers with exponential back-off, gives up at once on other 4xx answers (the
+receiver refuses this body; retrying cannot help), and never raises: whatever happens is returned
+as a `Delivery`, so a broken receiver never breaks a monitor check.
 The body carries a `text` line as well, so Slack-style incoming webhooks show something readable.
 """
 
@@ -17,7 +18,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tenbin.analytics.webhook_guard import check_public
+from tenbin.analytics.webhook_guard import (
+    PinnedTransport,
+    Resolve,
+    check_public,
+    system_resolve,
+)
 from tenbin.errors import InvalidInput
 
 log = logging.getLogger("tenbin.webhooks")
@@ -60,19 +66,20 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-def deliver(url: str, body: dict[str, Any], policy: Policy = DEFAULT_POLICY) -> Delivery:
-    """POST `body` as JSON to `url` until it is accepted (2xx) or the policy gives up. A host that
-    now resolves to a non-public address is not called: the refusal is the delivery's error."""
-    try:
-        check_public(url)
-    except InvalidInput as exc:
-        return Delivery("failed", 0, str(exc))
+def deliver(url: str, body: dict[str, Any], policy: Policy = DEFAULT_POLICY,
+            resolve: Resolve = system_resolve) -> Delivery:
+    """POST `body` as JSON to `url` until it is accepted (2xx) or the policy gives up. The host is
+    resolved and checked once; a host that now reaches a non-public address is not called (the
+    refusal is the delivery's error), and every attempt connects to the addresses checked."""
     error = "not attempted"
     attempt = 0
-    with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
+    transport = PinnedTransport(resolve)
+    with httpx.Client(transport=transport, timeout=policy.timeout_s, follow_redirects=False) as client:
         for attempt in range(1, policy.attempts + 1):
             try:
                 response = client.post(url, json=body, headers={"User-Agent": "tenbin-alerts"})
+            except InvalidInput as exc:
+                return Delivery("failed", attempt - 1, str(exc))
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             except Exception as exc:
