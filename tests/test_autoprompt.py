@@ -22,6 +22,7 @@ from tenbin.prompts import registry
 from tenbin.prompts.templates import Template
 from tenbin.store import datasets as store
 from tenbin.store.models import PromptCandidateResult, PromptGeneration
+from tests.llm_helpers import configured_llm
 
 CAPITALS = {"France": "Paris", "Japan": "Tokyo", "Italy": "Rome", "Spain": "Madrid", "Egypt": "Cairo", "Peru": "Lima"}
 PROPOSALS = [
@@ -51,9 +52,7 @@ def script(messages: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLM]:
-    with ScriptedLLM(script=script) as scripted:
-        monkeypatch.setenv("TENBIN_LLM_BASE_URL", scripted.base_url)
-        monkeypatch.setenv("TENBIN_LLM_MODEL", scripted.model)
+    with configured_llm(monkeypatch, script) as scripted:
         yield scripted
 
 

@@ -18,6 +18,7 @@ from tenbin.evals.tracing import EVALS_PROJECT
 from tenbin.llm import LLM
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.store.models import Feedback, Project, Span
+from tests.llm_helpers import configured_llm
 
 QUESTION = "How do I get a refund?"
 
@@ -34,9 +35,7 @@ def judge_script(messages: list[dict[str, Any]]) -> str:
 @pytest.fixture
 def judge_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLM]:
     """The server's judges use TENBIN_LLM_*; point them at a scripted model."""
-    with ScriptedLLM(script=judge_script) as model:
-        monkeypatch.setenv("TENBIN_LLM_BASE_URL", model.base_url)
-        monkeypatch.setenv("TENBIN_LLM_MODEL", model.model)
+    with configured_llm(monkeypatch, judge_script) as model:
         yield model
 
 
@@ -76,7 +75,7 @@ def test_run_stores_code_and_judge_results_as_feedback_on_the_span(server, engin
     span = httpx.get(f"{server.url}/api/v1/spans/{ids['answer']}").json()
     feedback = {f["name"]: f for f in span["feedback"]}
     expected = {"kind": "label", "label": "correct", "value": 1.0, "source": "llm",
-                "author": "qa_correctness@2", "comment": "matches the reference"}
+                "author": "qa_correctness@v1", "comment": "matches the reference"}
     assert {k: feedback["qa_correctness"][k] for k in expected} == expected
     assert feedback["retrieval_relevance"]["value"] == 1.0
     assert feedback["contains"]["source"] == "code" and feedback["contains"]["label"] == "pass"
@@ -94,7 +93,7 @@ def test_judge_calls_are_traced_into_their_own_project_only(server, engine, judg
         judge = conn.execute(select(Span).join(Project, Project.id == Span.project_id)
                              .where(Project.name == EVALS_PROJECT)).all()
     assert [(s.kind, s.name, s.prompt_name, s.prompt_version) for s in judge] == [
-        ("LLM", "judge.qa_correctness", "tenbin.judge.qa_correctness", "2")]
+        ("LLM", "judge.qa_correctness", "tenbin-judge-qa_correctness", "1")]
     assert judge[0].parent_id is None and judge[0].trace_id != httpx.get(
         f"{server.url}/api/v1/spans/{ids['answer']}").json()["trace_id"]
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from tenbin.llm.scripted import ScriptedLLM
 from tenbin.loopback import free_port
 from tenbin.prompts import registry
+from tests.llm_helpers import configured_llm
 
 URL = "/api/v1/projects/shop/playground"
 CHAT = [{"role": "system", "content": "You are {{ persona }}."}, {"role": "user", "content": "Q: {{ question }}"}]
@@ -23,9 +24,7 @@ def answer(messages: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLM]:
-    with ScriptedLLM(script=answer) as scripted:
-        monkeypatch.setenv("TENBIN_LLM_BASE_URL", scripted.base_url)
-        monkeypatch.setenv("TENBIN_LLM_MODEL", scripted.model)
+    with configured_llm(monkeypatch, answer) as scripted:
         yield scripted
 
 

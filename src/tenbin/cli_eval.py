@@ -110,14 +110,32 @@ def compare(a: int, b: int, project: Annotated[str, typer.Option("--project", "-
 
 
 @eval_app.command("list")
-def list_evaluators() -> None:
+def list_evaluators(
+    project: Annotated[str | None, typer.Option("--project", "-p", help="show the judge templates this project uses "
+                                                "(its registry prompts tenbin-judge-*), read from the server")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the list as JSON")] = False,
+    endpoint: Endpoint = None, api_key: ApiKey = None,
+) -> None:
     """Every evaluator with its version and the fields it needs."""
+    from tenbin.client import Client
     from tenbin.evals.registry import catalog
 
-    table = Table("name", "version", "source", "needs", "labels / about")
-    for item in catalog():
+    try:
+        if project is None:
+            items = catalog()
+        else:
+            with Client(endpoint, api_key) as client:
+                items = client.evaluators(project)
+    except TenbinError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    table = Table("name", "version", "source", "needs", "labels / about", "template")
+    for item in items:
         about = ", ".join(item.get("labels", [])) or item.get("doc", "").splitlines()[0] if item.get("doc") else ""
-        table.add_row(item["name"], item["version"], item["source"], ", ".join(item["requires"]), about)
+        where = item.get("prompt") or ("built-in" if item["source"] == "llm" else "")
+        table.add_row(item["name"], item["version"], item["source"], ", ".join(item["requires"]), about, where)
     console.print(table)
 
 
@@ -127,20 +145,29 @@ def calibrate(
     base_url: Annotated[str | None, typer.Option(help="default: TENBIN_LLM_BASE_URL")] = None,
     model: Annotated[str | None, typer.Option(help="default: TENBIN_LLM_MODEL")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    project: Annotated[str | None, typer.Option("--project", "-p", help="calibrate this project's template "
+                                                "(registry prompt tenbin-judge-JUDGE on the server)")] = None,
+    endpoint: Endpoint = None, api_key: ApiKey = None,
 ) -> None:
-    """How often the configured model agrees with JUDGE's shipped labelled set."""
+    """How often the configured model agrees with JUDGE's shipped labelled set (with --project: using
+    the template that project's judges use, so an edit is measured before it is trusted)."""
+    from tenbin.client import Client
+    from tenbin.evals import judge_prompts
     from tenbin.evals.calibration import calibrate as run_calibration
     from tenbin.llm import LLM
 
     try:
-        report = run_calibration(judge, LLM(base_url, model))
+        with Client(endpoint, api_key) as client:
+            prompts = judge_prompts.Remote(client, project) if project else None
+            report = run_calibration(judge, LLM(base_url, model), prompts=prompts)
     except TenbinError as exc:
         raise _fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
     kappa = "undefined" if report.kappa is None else f"{report.kappa:.3f}"
-    console.print(f"judge {report.judge}@{report.version} on model {report.model!r}: {report.n} labelled cases")
+    template = f" (template from project {project!r})" if project else ""
+    console.print(f"judge {report.judge}@{report.version}{template} on model {report.model!r}: {report.n} labelled cases")
     console.print(f"accuracy {report.accuracy:.1%}   Cohen's kappa {kappa}   unparseable {report.unparseable}")
     table = Table("expected \\ judged", *report.labels, "unparseable", title="confusion matrix")
     for label, row in zip(report.labels, report.confusion):

@@ -111,6 +111,10 @@ class Client:
         params = {k: v for k, v in {"label": label, "version": version}.items() if v is not None}
         return self._request("GET", f"/projects/{project}/prompts/{name}", params=params)
 
+    def evaluators(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Every evaluator; with `project`, judges show the template that project uses (its registry)."""
+        return self._request("GET", "/evals/evaluators", params={"project": project} if project else {})
+
     def push_prompt(self, version: dict[str, Any], project: str = "default") -> dict[str, Any]:
         """Store `version` (name, template or messages, variables, model, params, ...) as the next version."""
         return self._request("POST", f"/projects/{project}/prompts", json=version)

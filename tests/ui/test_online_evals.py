@@ -19,6 +19,7 @@ from tests.ui.conftest import XSS
 
 PROJECT = "live-ui"
 PAGE = f"/projects/{PROJECT}/online-evals"
+STRICT = "You are a STRICT grader."
 
 
 @pytest.fixture
@@ -27,6 +28,8 @@ def live(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("TENBIN_ONLINE_EVAL_INTERVAL", "0")
 
     def script(messages: list[dict[str, Any]]) -> str:
+        if STRICT in messages[0]["content"]:
+            return '{"label": "irrelevant", "explanation": "strict template"}'
         return '{"label": "relevant", "explanation": "it names the Billing page"}'
 
     with ScriptedLLM(script=script) as model:
@@ -34,16 +37,21 @@ def live(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("TENBIN_LLM_MODEL", model.model)
         engine = make_engine(f"sqlite:///{tmp_path / 'o.db'}")
         with LoopbackServer(create_app(engine=engine, auth=False)) as srv:
-            tenbin.init(srv.url, project=PROJECT)
-            try:
-                for i in range(3):
-                    with tenbin.span("answer", kind="llm", input=f"How do refunds work? ({i})") as span:
-                        span.set_output("Open Billing → Refunds.")
-                tenbin.flush()
-            finally:
-                tenbin.shutdown()
-            yield {"url": srv.url, "trace": span.trace_id}
+            yield {"url": srv.url, "trace": ask(srv.url, 3)}
         engine.dispose()
+
+
+def ask(url: str, n: int) -> str:
+    """`n` answered questions in the project; the last one's trace id."""
+    tenbin.init(url, project=PROJECT)
+    try:
+        for i in range(n):
+            with tenbin.span("answer", kind="llm", input=f"How do refunds work? ({i})") as span:
+                span.set_output("Open Billing → Refunds.")
+        tenbin.flush()
+    finally:
+        tenbin.shutdown()
+    return span.trace_id or ""
 
 
 def create(page: Page, name: str, filter: str, evaluators: str, rate: str = "1", backfill: bool = True) -> None:
@@ -105,3 +113,34 @@ def test_user_text_in_a_rule_is_escaped(page: Page, live) -> None:  # type: igno
     create(page, "broken", XSS, "json_valid")
     expect(page.get_by_role("alert")).to_be_visible()
     assert page.evaluate("window.__xss") is None
+
+
+def test_a_judge_template_is_edited_in_the_registry_and_the_rule_then_uses_it(page: Page, live) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live["url"] + PAGE)
+    create(page, "relevance", 'kind == "LLM"', "answer_relevance")
+    row = page.locator("#rules tr[data-rule='relevance']")
+    row.get_by_role("button", name="Run now relevance").click()
+    expect(page.locator("#ran")).to_contain_text("3 evaluated")
+
+    page.get_by_role("link", name="answer_relevance ✎").click()
+    expect(page).to_have_url(f"{live['url']}/projects/{PROJECT}/prompts/tenbin-judge-answer_relevance")
+    expect(page.locator("tr[data-version='1']")).to_contain_text("tenbin")
+    page.get_by_role("link", name="Open in playground").click()
+    page.get_by_label("Message 1").fill(STRICT)
+    for name, value in (("input", "How do refunds work?"), ("output", "Open Billing."), ("labels", "relevant, irrelevant")):
+        page.get_by_label(name, exact=True).fill(value)
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#answer .content")).to_contain_text("irrelevant")
+    page.get_by_label("Commit message").fill("stricter")
+    page.get_by_label("Label to move").fill("production")
+    page.get_by_role("button", name="Save version").click()
+    expect(page.locator("tr[data-version='2'] .badge")).to_have_text("production")
+
+    trace = ask(live["url"], 1)
+    page.goto(live["url"] + PAGE)
+    page.locator("#rules tr[data-rule='relevance']").get_by_role("button", name="Run now relevance").click()
+    expect(page.locator("#ran")).to_contain_text("2 evaluated")  # the new answer and the playground's traced run
+    page.goto(f"{live['url']}/traces/{trace}")
+    item = page.locator(".feedback-item").filter(has_text="answer_relevance")
+    expect(item).to_contain_text("answer_relevance: irrelevant")
+    expect(item).to_contain_text("answer_relevance@v2")

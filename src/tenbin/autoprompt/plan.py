@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from tenbin.autoprompt.scoring import resolve_evaluator
 from tenbin.errors import InvalidInput
-from tenbin.evals import experiments
+from tenbin.evals import experiments, judge_prompts
 from tenbin.evals.base import Evaluator
 from tenbin.evals.registry import Spec
 from tenbin.llm import LLM
@@ -174,7 +174,7 @@ def prepare(engine: Engine, project: str, req: Request, llm: LLM) -> Plan:
         raise InvalidInput(f"{where} has {len(data['examples'])} examples; add at least {MIN_SCORED} to score candidates on")
     input_vars = input_variables(data["examples"], req.input_var, where)
     pool, scored, notes = split(data["examples"], req.shots, req.seed, req.limit)
-    evaluator = resolve_evaluator(req.evaluator, llm)
+    (evaluator,) = judge_prompts.bind([resolve_evaluator(req.evaluator, llm)], judge_prompts.Local(engine, project))
     experiments.check_examples(scored, [evaluator], experiments.function_task(str), where)
     plan = Plan(project, req, data["version"], scored, pool, input_vars, evaluator, notes=notes)
     if req.base_prompt:

@@ -11,9 +11,10 @@
     ev.create_dataset("faq", file="faq.jsonl"); ev.run_experiment("faq", task="support@3", evaluators=["contains"])
 
 Modules: `base` (interface), `code` (checks, user registry), `judges` + `templates` + `rails` (LLM
-judges), `runner` (many inputs, storage), `spans` (span → input), `calibration`, `remote` (SDK path),
-`datasets` + `experiments` + `compare` (datasets, experiments over them; `sdk_datasets` their SDK),
-`online` + `online_rules` (rules scoring new spans in the server's background; `sdk_online` their SDK).
+judges; `judge_prompts` keeps their templates in each project's prompt registry), `runner` (many
+inputs, storage), `spans` (span → input), `calibration`, `remote` (SDK path), `datasets` +
+`experiments` + `compare` (datasets, experiments over them; `sdk_datasets` their SDK), `online` +
+`online_rules` (rules scoring new spans in the server's background; `sdk_online` their SDK).
 """
 
 from tenbin.evals.base import (

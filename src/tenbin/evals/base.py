@@ -51,6 +51,8 @@ class EvalInput:
     metadata: dict[str, Any] = field(default_factory=dict)
     span_id: str | None = None
     trace_id: str | None = None
+    project: str | None = None
+    """The span's project: whose registry holds the judge templates (see `judge_prompts`)."""
 
     def require(self, evaluator: str, names: tuple[str, ...]) -> None:
         """Raise MissingField for the first needed field that is empty."""

@@ -9,13 +9,13 @@ confusion matrix, with `unparseable` as its own column because a judge that cann
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from tenbin.errors import InvalidInput, NotFound
-from tenbin.evals import judges
+from tenbin.evals import judge_prompts, judges
 from tenbin.evals.base import FIELDS, UNPARSEABLE, EvalInput
 from tenbin.evals.runner import run
 from tenbin.llm import LLM
@@ -75,14 +75,17 @@ def load_set(judge: str, path: Path | None = None) -> list[Case]:
     return cases
 
 
-def calibrate(judge: str, llm: LLM | None = None, *, tracer: Any | None = None,
-              cases: list[Case] | None = None) -> CalibrationReport:
-    """Run `judge` on its labelled set (or `cases`) and measure agreement."""
+def calibrate(judge: str, llm: LLM | None = None, *, tracer: Any | None = None, cases: list[Case] | None = None,
+              prompts: judge_prompts.Prompts | None = None) -> CalibrationReport:
+    """Run `judge` on its labelled set (or `cases`) and measure agreement; with `prompts`, the judge
+    uses that project's registry template, so an edited template is calibrated before it is trusted."""
     cases = cases if cases is not None else load_set(judge)
     if not cases:
         raise InvalidInput(f"the calibration set of {judge!r} is empty")
-    evaluator = judges.build(judge, llm or LLM())
-    assert evaluator is not None  # load_set checked the name
+    built = judges.build(judge, llm or LLM())
+    assert built is not None  # load_set checked the name
+    (evaluator,) = judge_prompts.bind([built], prompts)
+    assert isinstance(evaluator, judges.LLMJudge)
     results = list(run([c.example for c in cases], [evaluator], tracer=tracer))
     expected = [c.label for c in cases]
     predicted = [r.label or UNPARSEABLE for r in results]
@@ -95,7 +98,7 @@ def calibrate(judge: str, llm: LLM | None = None, *, tracer: Any | None = None,
     return CalibrationReport(
         judge=judge, version=evaluator.version, model=evaluator.llm.model, labels=labels, n=len(cases),
         accuracy=sum(e == p for e, p in zip(expected, predicted)) / len(cases),
-        kappa=None if kappa != kappa else round(kappa, 6), unparseable=predicted.count(UNPARSEABLE),
+        kappa=None if math.isnan(kappa) else round(kappa, 6), unparseable=predicted.count(UNPARSEABLE),
         confusion=[[int(v) for v in row] for row in matrix[: len(labels)]],
         predictions=[{"line": c.line, "expected": e, "predicted": p, "explanation": r.explanation}
                      for c, e, p, r in zip(cases, expected, predicted, results)],

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tenbin.errors import InvalidInput, TenbinError
-from tenbin.evals import registry, runner
+from tenbin.evals import judge_prompts, registry, runner
 from tenbin.evals.base import EvalInput, EvalResult, Evaluator
 from tenbin.llm import LLM
 from tenbin.llm.client import PromptInfo
@@ -242,7 +242,7 @@ def prepare_stored(engine: Engine, project: str, dataset: str, *, prompt: str, e
     prompt_name, prompt_version, label = parse_prompt_ref(prompt)
     found = prompts.get(engine, project, prompt_name, version=prompt_version, label=label)
     llm = llm or LLM()
-    resolved = registry.resolve(evaluators, llm)
+    resolved = judge_prompts.bind(registry.resolve(evaluators, llm), judge_prompts.Local(engine, project))
     data = store.get_dataset(engine, project, dataset, version)
     task = PromptTask(found, llm)
     check_examples(data["examples"], resolved, task, f"dataset {dataset!r} v{data['version']}")

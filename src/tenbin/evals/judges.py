@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tenbin.evals import templates
@@ -45,6 +45,8 @@ class JudgeSpec:
     variables: Variables = _qa
     per_document: bool = False
     doc: str = ""
+    provides: tuple[str, ...] = ("input", "output", "reference", "context")
+    """The variables `variables` fills (plus `document` per document): what an edited template may use."""
 
 
 RELEVANCE = Rails(("relevant", "irrelevant"), {
@@ -62,6 +64,7 @@ SPECS: dict[str, JudgeSpec] = {s.name: s for s in (
         "no": "incorrect", "not_correct": "incorrect"}),
         ("input", "output", "reference"), doc="answer vs the reference answer"),
     JudgeSpec("retrieval_relevance", RELEVANCE, ("input", "context"), per_document=True,
+              provides=("input", "output", "reference", "context", "document"),
               doc="each retrieved document vs the question; score = share of relevant documents"),
     JudgeSpec("answer_relevance", RELEVANCE, ("input", "output"), doc="does the answer address the question"),
     JudgeSpec("toxicity", Rails(("non_toxic", "toxic"), {
@@ -72,7 +75,7 @@ SPECS: dict[str, JudgeSpec] = {s.name: s for s in (
         "not_frustrated": "not_frustrated", "satisfied": "not_frustrated", "calm": "not_frustrated",
         "neutral": "not_frustrated", "content": "not_frustrated", "happy": "not_frustrated",
         "annoyed": "frustrated", "angry": "frustrated", "upset": "frustrated", "irritated": "frustrated"}),
-        ("conversation",), variables=lambda e: {"conversation": _conversation(e)},
+        ("conversation",), variables=lambda e: {"conversation": _conversation(e)}, provides=("conversation",),
         doc="over the whole conversation (the span's session)"),
 )}
 
@@ -135,7 +138,8 @@ class LLMJudge:
     def ask(self, variables: dict[str, Any]) -> Verdict:
         """One verdict: the rendered template, then up to `retries` corrections."""
         messages = self.template.render(variables, self.spec.rails.labels)
-        info = PromptInfo(f"tenbin.judge.{self.name}", self.version, self.template.user, variables)
+        t = self.template
+        info = PromptInfo(t.prompt or f"tenbin.judge.{self.name}", t.prompt_version or t.version, t.user, variables)
         verdict, convo = Verdict(UNPARSEABLE, None, ""), list(messages)
         for verdict.attempts in range(1, self.retries + 2):
             reply = self.llm.chat(convo, prompt=info, json_schema=self.spec.rails.schema(), temperature=0.0,
@@ -180,7 +184,15 @@ def describe(spec: JudgeSpec, template: templates.JudgeTemplate | None = None) -
     """What the evaluator list shows for a judge: version, needed fields, labels, template text."""
     t = template or templates.get(spec.name)
     return {"name": spec.name, "version": t.version, "source": "llm", "requires": list(spec.requires),
-            "labels": list(spec.rails.labels), "doc": spec.doc, "template": {"system": t.system, "user": t.user}}
+            "labels": list(spec.rails.labels), "doc": spec.doc, "template": {"system": t.system, "user": t.user},
+            "prompt": t.prompt, "variables": [*spec.provides, *templates.COMMON_VARIABLES]}
+
+
+def with_template(judge: LLMJudge, source: templates.Source) -> LLMJudge:
+    """The same judge with its template from `source` (a project's registry), checked before any call."""
+    template = templates.get(judge.name, source)
+    template.check(judge.spec.provides)
+    return replace(judge, _template=template)
 
 
 def build(name: str, llm: LLM, params: dict[str, Any] | None = None) -> LLMJudge | None:

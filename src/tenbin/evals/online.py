@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine
 
 from tenbin import jobs
 from tenbin.errors import LLMError, LLMOutputError, LLMUnavailable
-from tenbin.evals import registry, spans
+from tenbin.evals import judge_prompts, registry, spans
 from tenbin.evals.base import EvalInput, EvalResult, Evaluator
 from tenbin.evals.runner import details, plan, run_pairs, workers_for
 from tenbin.evals.tracing import JudgeTracing
@@ -247,7 +247,9 @@ def run_rule(engine: Engine, rule: dict[str, Any], *, llm: LLM | None = None, tr
         return {**summary, "outcome": "busy"}
     job: OnlineJob | None = None
     try:
-        job = OnlineJob(engine, rule, registry.resolve(rule["evaluators"], llm), tracer, stop)
+        evaluators = judge_prompts.bind(registry.resolve(rule["evaluators"], llm),
+                                        judge_prompts.Local(engine, rule["project"]))
+        job = OnlineJob(engine, rule, evaluators, tracer, stop)
         jobs.run_job(engine, job)
     except Exception as exc:  # noqa: BLE001 - any failure backs the rule off; the message says why
         failed_at, error = now_us(), f"{type(exc).__name__}: {exc}"

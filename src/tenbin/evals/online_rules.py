@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tenbin.errors import InvalidInput
-from tenbin.evals import online, registry
+from tenbin.evals import judge_prompts, online, registry
 from tenbin.evals.tracing import EVALS_PROJECT
 from tenbin.filters import compile_filter
 from tenbin.store import jobs as job_store
@@ -57,14 +57,15 @@ def check_limit(limit: Any) -> int | None:
     return limit
 
 
-def check_evaluators(specs: Sequence[registry.Spec]) -> list[registry.Spec]:
-    """Every name and parameter is checked now (no model is called), so a pass never meets a typo."""
+def check_evaluators(specs: Sequence[registry.Spec], prompts: judge_prompts.Prompts) -> list[registry.Spec]:
+    """Every name, parameter and judge template is checked now (no model is called, nothing stored),
+    so a pass never meets a typo."""
     specs = list(specs or [])
-    registry.resolve(specs)
+    judge_prompts.check(registry.resolve(specs), prompts)
     return [s if isinstance(s, str) else {"name": s["name"], "params": dict(s.get("params") or {})} for s in specs]
 
 
-def _checked(changes: dict[str, Any]) -> dict[str, Any]:
+def _checked(changes: dict[str, Any], prompts: judge_prompts.Prompts) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "filter" in changes:
         out["filter"] = (changes["filter"] or "").strip()
@@ -72,7 +73,7 @@ def _checked(changes: dict[str, Any]) -> dict[str, Any]:
     if "sampling_rate" in changes:
         out["sampling_rate"] = check_rate(changes["sampling_rate"])
     if "evaluators" in changes:
-        out["evaluators"] = check_evaluators(changes["evaluators"])
+        out["evaluators"] = check_evaluators(changes["evaluators"], prompts)
     if "max_per_minute" in changes:
         out["max_per_minute"] = check_limit(changes["max_per_minute"])
     if "enabled" in changes:
@@ -89,7 +90,7 @@ def create(engine: Engine, project: str, name: str, *, evaluators: Sequence[regi
                            "judge the judges: add the rule to the project whose spans you want scored")
     values = {"name": check_name(name), **_checked({"filter": filter, "sampling_rate": sampling_rate,
                                                     "evaluators": evaluators, "max_per_minute": max_per_minute,
-                                                    "enabled": enabled})}
+                                                    "enabled": enabled}, judge_prompts.Local(engine, project))}
     return with_status(engine, store.create_rule(engine, project, values, backfill=backfill))
 
 
@@ -100,7 +101,8 @@ def update(engine: Engine, project: str, name: str, **changes: Any) -> dict[str,
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}; a rule's editable fields are "
                            f"{', '.join(store.EDITABLE)} (delete and re-create it to rename)")
-    return with_status(engine, store.update_rule(engine, project, name, _checked(changes)))
+    return with_status(engine, store.update_rule(engine, project, name,
+                                                     _checked(changes, judge_prompts.Local(engine, project))))
 
 
 def enable(engine: Engine, project: str, name: str, enabled: bool = True) -> dict[str, Any]:

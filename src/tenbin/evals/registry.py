@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from tenbin.errors import InvalidInput
-from tenbin.evals import code, judges
+from tenbin.evals import code, judge_prompts, judges
 from tenbin.evals.base import Evaluator
 from tenbin.llm import LLM
 
@@ -53,13 +53,14 @@ def resolve(specs: Sequence[Spec], llm: LLM | None = None) -> list[Evaluator]:
     return out
 
 
-def catalog() -> list[dict[str, Any]]:
-    """Every evaluator with its version, source, needed fields and (judges) labels and template."""
+def catalog(prompts: judge_prompts.Prompts | None = None) -> list[dict[str, Any]]:
+    """Every evaluator with its version, source, needed fields and (judges) labels and template:
+    the built-in one, or with `prompts` the one that project's judges use (nothing is pushed)."""
     items: list[dict[str, Any]] = []
     for name in sorted({*code.BUILTIN, *code.USER}):
         fn, requires = (code.USER[name][0], code.USER[name][2]) if name in code.USER else code.BUILTIN[name]
         version = code.USER[name][1] if name in code.USER else "1"
         items.append(code.CodeEvaluator(name, fn, version, requires).describe())
     for spec in judges.SPECS.values():
-        items.append(judges.describe(spec))
+        items.append(judges.describe(spec, judge_prompts.current(prompts, spec.name) if prompts else None))
     return items

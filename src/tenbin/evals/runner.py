@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tenbin.errors import InvalidInput
-from tenbin.evals import registry, spans
+from tenbin.evals import judge_prompts, registry, spans
 from tenbin.evals.base import EvalInput, EvalResult, Evaluator, MissingField
 from tenbin.evals.tracing import JudgeTracing
 from tenbin.llm import LLM
@@ -100,6 +100,24 @@ def select_spans(engine: Engine, project: str, filter: str = "", limit: int = 10
     return ids
 
 
+def bound(engine: Engine, project: str | None, evaluators: Sequence[Evaluator]) -> list[Evaluator]:
+    """The evaluators with each judge's template from `project`'s prompt registry."""
+    return judge_prompts.bind(evaluators, judge_prompts.Local(engine, project) if project else None)
+
+
+def plan_by_project(engine: Engine, inputs: Sequence[EvalInput], evaluators: Sequence[Evaluator],
+                    skip_missing: bool) -> tuple[Plan, list[dict[str, Any]]]:
+    """Plan each project's spans with judges bound to that project's templates; also what ran (described)."""
+    todo, used = Plan(), {}
+    for project in dict.fromkeys(i.project for i in inputs):
+        these = bound(engine, project, evaluators)
+        part = plan([i for i in inputs if i.project == project], these, skip_missing)
+        todo.pairs += part.pairs
+        todo.skipped += part.skipped
+        used.update({(e.name, e.version): e.describe() for e in these})
+    return todo, list(used.values())
+
+
 def details(result: EvalResult) -> dict[str, Any]:
     """A result's extras for the feedback row's `details`: cost, version, raw text, per-item details."""
     out = {"evaluator_version": result.version, "latency_ms": result.latency_ms, "prompt_tokens": result.prompt_tokens,
@@ -118,8 +136,8 @@ def evaluate_spans(engine: Engine, span_ids: Sequence[str], specs: Sequence[regi
         raise InvalidInput(f"at most {MAX_SPANS} spans per run; got {len(span_ids)}: narrow the filter")
     evaluators = registry.resolve(specs, llm)
     needs = {name for e in evaluators for name in e.requires}
-    todo = plan([spans.load(engine, sid, needs, project) for sid in dict.fromkeys(span_ids)], evaluators,
-                skip_missing)
+    inputs = [spans.load(engine, sid, needs, project) for sid in dict.fromkeys(span_ids)]
+    todo, used = plan_by_project(engine, inputs, evaluators, skip_missing)
     try:
         results = run_pairs(todo.pairs, tracing.tracer if tracing else None, workers_for(evaluators))
     finally:
@@ -129,4 +147,4 @@ def evaluate_spans(engine: Engine, span_ids: Sequence[str], specs: Sequence[regi
         for result in results:
             add_feedback(engine, span_id=result.span_id, details=details(result), **result.feedback())
     return {"results": [r.to_dict() for r in results], "skipped": todo.skipped,
-            "evaluators": [e.describe() for e in evaluators], "stored": len(results) if store else 0}
+            "evaluators": used, "stored": len(results) if store else 0}

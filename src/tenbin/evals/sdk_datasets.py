@@ -20,7 +20,7 @@ from typing import Any
 
 from tenbin.client import Client
 from tenbin.errors import TenbinError
-from tenbin.evals import experiments, registry
+from tenbin.evals import experiments, judge_prompts, registry
 from tenbin.evals.datasets import read_file
 from tenbin.llm import LLM
 
@@ -81,7 +81,8 @@ def run_experiment(dataset: str, task: str | Callable[[Any], Any], evaluators: S
         started = _call("POST", f"/projects/{project}/datasets/{dataset}/experiments", endpoint, api_key, json=body)
         return wait_experiment(started["id"], project=project, endpoint=endpoint, api_key=api_key, progress=progress)
     data = get_dataset(dataset, version, project=project, endpoint=endpoint, api_key=api_key)
-    resolved = registry.resolve(evaluators, llm)
+    with Client(endpoint, api_key) as client:  # judges here use the project's templates, as on the server
+        resolved = judge_prompts.bind(registry.resolve(evaluators, llm), judge_prompts.Remote(client, project))
     fn = experiments.function_task(task)
     experiments.check_examples(data["examples"], resolved, fn, f"dataset {dataset!r} v{data['version']}")
     results = experiments.execute(data["examples"], fn, resolved, workers=1)

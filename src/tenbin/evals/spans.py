@@ -41,6 +41,7 @@ def from_span(span: dict[str, Any], documents: list[str] | None = None,
         latency_ms=span.get("latency_ms"), prompt_tokens=span.get("prompt_tokens"),
         completion_tokens=span.get("completion_tokens"), total_tokens=span.get("total_tokens"),
         metadata=meta if isinstance(meta, dict) else {}, span_id=span.get("span_id"), trace_id=span.get("trace_id"),
+        project=span.get("project"),
     )
 
 

@@ -7,6 +7,7 @@ into the `tenbin-evals` project through the server's ingest queue, never into th
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from tenbin.errors import InvalidInput
-from tenbin.evals import calibration, registry, runner
+from tenbin.evals import calibration, judge_prompts, registry, runner
 from tenbin.evals.tracing import JudgeTracing, StoreExporter
 from tenbin.server.auth import Access, reader, writer
 
@@ -34,6 +35,8 @@ class RunIn(BaseModel):
 
 class CalibrateIn(BaseModel):
     judge: str
+    project: str | None = Field(None, description="calibrate this project's registry template of the judge "
+                                                  "(tenbin-judge-<judge>); default: the built-in template")
 
 
 def judge_tracing(request: Request) -> JudgeTracing:
@@ -46,9 +49,13 @@ def judge_tracing(request: Request) -> JudgeTracing:
 
 
 @router.get("/evals/evaluators")
-def list_evaluators(auth: Access = Depends(reader)) -> list[dict[str, Any]]:
-    """Every evaluator: name, version, source (code|llm), needed fields; judges' labels and template."""
-    return registry.catalog()
+def list_evaluators(request: Request, project: str | None = None, auth: Access = Depends(reader)) -> list[dict[str, Any]]:
+    """Every evaluator: name, version, source (code|llm), needed fields; judges' labels and template
+    (with `project`: the template that project's judges use, from its prompt registry)."""
+    if project is None:
+        return registry.catalog()
+    auth.check_project(project)
+    return registry.catalog(judge_prompts.Local(request.app.state.engine, project))
 
 
 @router.post("/evals/run")
@@ -71,9 +78,14 @@ async def run_evals(request: Request, body: RunIn, auth: Access = Depends(writer
 @router.post("/evals/calibrate")
 async def calibrate(request: Request, body: CalibrateIn, auth: Access = Depends(reader)) -> dict[str, Any]:
     """Agreement of the configured model with the judge's shipped labelled set."""
+    prompts = None
+    if body.project is not None:
+        auth.check_project(body.project)
+        prompts = judge_prompts.Local(request.app.state.engine, body.project)
     tracing = judge_tracing(request)
     try:
-        report = await run_in_threadpool(calibration.calibrate, body.judge, tracer=tracing.tracer)
+        report = await run_in_threadpool(partial(calibration.calibrate, body.judge, tracer=tracing.tracer,
+                                                 prompts=prompts))
     finally:
         await run_in_threadpool(tracing.flush)
     return report.to_dict()

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
 from tenbin.errors import Forbidden, InvalidInput, NotFound
-from tenbin.evals import online, registry
+from tenbin.evals import judge_prompts, judges, online, registry
 from tenbin.evals import online_rules as rules
 from tenbin.server.auth import Access
 from tenbin.server.routes.online_evals import tracing_for
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, ui_access
+from tenbin.store import prompts as prompt_store
 
 router = APIRouter()
 BASE = "/projects/{project}/online-evals"
@@ -63,10 +64,16 @@ def create_from_form(engine: Engine, project: str, form: dict[str, str]) -> dict
                         max_per_minute=_limit(form.get("max_per_minute", "")), backfill=form.get("backfill") == "on")
 
 
+def judge_templates(engine: Engine, project: str) -> dict[str, str]:
+    """Judge name → its registry prompt, for the judges this project has run (their templates to edit)."""
+    names = {p["name"] for p in prompt_store.list_prompts(engine, project)}
+    return {j: judge_prompts.prompt_name(j) for j in judges.SPECS if judge_prompts.prompt_name(j) in names}
+
+
 def page_context(engine: Engine, access: Access, project: str) -> dict[str, Any]:
     return {"project": project, "nav": "online-evals", "access": access, "rules": rules.list_rules(engine, project),
             "known": registry.names(), "error": None, "form": {}, "can_write": "write" in access.scopes,
-            "ran": None}
+            "ran": None, "judge_templates": judge_templates(engine, project), "judge_prefix": judge_prompts.PREFIX}
 
 
 @router.get(BASE, response_class=HTMLResponse)
