@@ -79,21 +79,23 @@ def default_version(judge: str) -> dict[str, Any]:
             "variables": [{"name": n, "type": "string"} for n in sorted(builtin.uses())]}
 
 
-def stored(prompts: Prompts, judge: str, *, create: bool = True) -> dict[str, Any] | None:
-    """The version the judge uses: `production`, else the newest; the built-in pushed first if none."""
-    name = prompt_name(judge)
+def existing(prompts: Prompts, judge: str) -> dict[str, Any] | None:
+    """The version the judge uses: `production`, else the newest; None before its first run."""
     for label in ("production", None):
         try:
-            return prompts.get(name, label)
+            return prompts.get(prompt_name(judge), label)
         except NotFound:
             continue
-    if not create:
-        return None
+    return None
+
+
+def stored(prompts: Prompts, judge: str) -> dict[str, Any]:
+    """The version the judge uses, the built-in pushed as version 1 on its first run."""
+    found = existing(prompts, judge)
+    if found is not None:
+        return found
     with _PUSH_LOCK:  # two first uses in one process push one version, not two
-        try:
-            return prompts.get(name, None)
-        except NotFound:
-            return prompts.push(default_version(judge))
+        return existing(prompts, judge) or prompts.push(default_version(judge))
 
 
 def from_version(judge: str, version: Mapping[str, Any]) -> templates.JudgeTemplate:
@@ -105,7 +107,7 @@ def from_version(judge: str, version: Mapping[str, Any]) -> templates.JudgeTempl
 
 
 def source(prompts: Prompts) -> templates.Source:
-    return lambda judge: from_version(judge, stored(prompts, judge))  # type: ignore[arg-type]
+    return lambda judge: from_version(judge, stored(prompts, judge))
 
 
 def bind(evaluators: Sequence[Evaluator], prompts: Prompts | None) -> list[Evaluator]:
@@ -118,7 +120,7 @@ def bind(evaluators: Sequence[Evaluator], prompts: Prompts | None) -> list[Evalu
 
 def current(prompts: Prompts, judge: str) -> templates.JudgeTemplate:
     """What the judge would use now, without pushing anything (for listings and checks)."""
-    found = stored(prompts, judge, create=False)
+    found = existing(prompts, judge)
     return templates.get(judge) if found is None else templates.get(judge, lambda j: from_version(j, found))
 
 
