@@ -12,6 +12,13 @@ Parameters (see `UmapParams`): `n_neighbors=15` balances local against global st
 default; more neighbours merge small topics); `metric="cosine"`, the metric the embedders are
 trained for; `seed` makes a run reproducible — umap-learn then optimises on one thread
 (`seed=None` lets it use every core; the benchmark's `--unseeded` measures the difference).
+
+Reproducibility: a seeded run of the same stored spans gives the same layout and clusters whatever
+the thread counts (a CPU with other vector instructions may still round differently in BLAS and
+numba). The spans arrive sorted by span id (`store.analysis_inputs.load_side`), and above
+`exact_knn_max` points the approximate neighbour search runs on one thread when seeded, because
+pynndescent splits its work into one block per numba thread: with `n_jobs=-1` its neighbours —
+and so the whole layout — changed with the core count (or with a thread's `numba.set_num_threads`).
 """
 
 from __future__ import annotations
@@ -42,6 +49,10 @@ class UmapParams:
     they need only refining: 100 epochs cost half of a 200-epoch fit (None: umap-learn's default)."""
     low_memory: bool = True
     seed: int | None = 42
+    exact_knn_max: int = 4096
+    """Up to this many points the neighbours are exact (one matrix product, n² floats of memory), as
+    umap-learn does itself; above, approximate (NNDescent), whose numba compilation is slow on a
+    process's first call."""
 
     def check(self) -> None:
         if not 2 <= self.n_neighbors <= 200:
@@ -51,6 +62,8 @@ class UmapParams:
         for name, epochs in (("n_epochs", self.n_epochs), ("display_epochs", self.display_epochs)):
             if epochs is not None and not 10 <= epochs <= 2000:
                 raise InvalidInput(f"{name} must be between 10 and 2000; got {epochs}")
+        if not 0 <= self.exact_knn_max <= 10_000:
+            raise InvalidInput(f"exact_knn_max must be between 0 and 10000 (n² memory); got {self.exact_knn_max}")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -66,11 +79,6 @@ class Projection:
 Step = Callable[[str, float], None]
 
 
-EXACT_KNN_MAX = 4096
-"""Up to this many points the neighbours are exact (one matrix product), as umap-learn does itself;
-above, approximate (NNDescent), whose numba compilation is slow on a process's first call."""
-
-
 def _exact_knn(vectors: np.ndarray, metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.metrics import pairwise_distances
 
@@ -83,12 +91,13 @@ def _knn(vectors: np.ndarray, params: UmapParams, k: int) -> tuple[np.ndarray, n
     """The k nearest neighbours of every point, the point itself first (what UMAP expects)."""
     from umap.umap_ import nearest_neighbors
 
-    if len(vectors) <= EXACT_KNN_MAX:
+    if len(vectors) <= params.exact_knn_max:
         return _exact_knn(vectors, params.metric, k)
 
     state = np.random.RandomState(params.seed)
+    # Seeded: one thread, else the neighbours depend on the thread count (module docstring).
     indices, dists, _ = nearest_neighbors(vectors, k, params.metric, {}, False, state,
-                                          low_memory=params.low_memory, n_jobs=-1)
+                                          low_memory=params.low_memory, n_jobs=1 if params.seed is not None else -1)
     return indices, dists
 
 
