@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from tenbin.analytics.embedders import get_embedder
 from tenbin.analytics.synthetic import SLOW_TASK, Traffic, plant_problems
 from tenbin.cli import app
+from tenbin.client import Client
+from tenbin.server.ui.embedding_scatter import UNDRAWN
 from tenbin.store import analyses as store
 
 API = "/api/v1"
@@ -46,9 +48,19 @@ def test_an_analysis_started_over_http_runs_in_the_background_and_serves_its_res
     ranked = [c["rank"] for c in run["clusters"] if c["rank"] is not None]
     assert ranked == list(range(1, len(ranked) + 1)) and ranked
 
-    points = httpx.get(f"{server.url}{API}/analyses/{run['id']}/points").json()["items"]
-    assert len(points) == 300 and {"x", "y", "x3", "y3", "z3", "thumbs", "prompt_version"} <= set(points[0])
+    points = httpx.get(f"{server.url}{API}/analyses/{run['id']}/points")
+    data = points.json()
+    assert points.headers["content-encoding"] == "gzip" and data["n"] == 300
+    assert all(len(data[k]) == 300 for k in ("span_id", "x", "y", "x3", "y3", "z3", "cluster", "thumbs", "version"))
+    page = httpx.get(f"{server.url}/projects/shop/embeddings/{run['id']}/points.json").json()
+    assert {k: v for k, v in data.items() if k not in UNDRAWN} == {k: v for k, v in page.items() if k != "timeline"}
     first = run["clusters"][0]["cluster"]
+    with Client(server.url) as client:
+        frame = client.analysis_points(run["id"], cluster=first, dataframe=True)
+    assert len(frame) == run["clusters"][0]["size"] and set(frame["cluster"]) == {first}
+    assert set(frame["side"]) <= {"production", "baseline"} and frame["span_id"].is_unique
+    bad = httpx.get(f"{server.url}{API}/analyses/{run['id']}/points", params={"cluster": 999})
+    assert bad.status_code == 400 and "has no cluster 999; its clusters are" in bad.text
     samples = httpx.get(f"{server.url}{API}/analyses/{run['id']}/clusters/{first}/samples").json()["items"]
     assert samples and all(s["input_value"] for s in samples)
 

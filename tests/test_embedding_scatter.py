@@ -1,14 +1,17 @@
-"""The embeddings page's data: the lean points read (trace thumbs, preview, start time) on SQLite and
-PostgreSQL, the column-wise payload, and the drift-over-time shares."""
+"""An analysis's points: the lean read (trace thumbs, preview, start time) on SQLite and PostgreSQL,
+the column-wise format REST and the embeddings page share (and its decoding), and the page's
+drift-over-time shares."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
-from tenbin.analytics import synthetic
+from tenbin.analytics import point_columns, synthetic
+from tenbin.errors import InvalidInput
 from tenbin.server.ui import embedding_scatter
 from tenbin.store import analyses
 from tenbin.store.scatter import scatter_points
@@ -53,21 +56,37 @@ def test_points_carry_the_thumbs_given_to_their_trace(engine: Engine) -> None:
     assert all(r["start_us"] for r in rows.values())
 
 
-def test_payload_is_column_wise_with_decoded_categories_and_chat_previews(engine: Engine) -> None:
+def test_points_format_is_column_wise_with_decoded_categories_and_chat_previews(engine: Engine) -> None:
     run, _, llm = _run(engine)
-    analysis = analyses.get_analysis(engine, run)
-    data = embedding_scatter.payload(engine, analysis, analyses.clusters(engine, run))
+    data = point_columns.read(engine, run, "p")
     json.dumps(data)
     n = data["n"]
-    assert n == len(llm) and all(len(data[k]) == n for k in ("x", "y", "z3", "cluster", "side", "thumbs", "preview"))
+    columns = ("span_id", "x", "y", "z3", "cluster", "side", "start_s", "latency_ms", "thumbs", "version", "preview")
+    assert n == len(llm) and all(len(data[k]) == n for k in columns)
     assert data["x"][0] == 1.235
     rows = scatter_points(engine, run)
+    decoded = point_columns.rows(data)
     for i, row in enumerate(rows):
-        assert data["versions"][data["version"][i]] == f"support@{row['prompt_version']}"
+        assert data["span_id"][i] == decoded[i]["span_id"] == row["span_id"]
+        assert data["versions"][data["version"][i]] == decoded[i]["prompt_version"] == f"support@{row['prompt_version']}"
         assert data["meta"]["task"]["values"][data["meta"]["task"]["codes"][i]] == row["metadata"]["task"]
-        assert len(data["preview"][i]) <= embedding_scatter.PREVIEW + 1
+        assert decoded[i]["metadata.task"] == row["metadata"]["task"] and decoded[i]["side"] == row["side"]
+        assert decoded[i]["latency_ms"] == round(row["latency_ms"], 1)
+        assert len(data["preview"][i]) <= point_columns.PREVIEW + 1
+    assert min(data["start_s"]) == 0 and max(data["start_s"]) > 7 * 86_400  # two weeks of traffic
     chat = next(i for i, r in enumerate(rows) if r["preview"] == CHAT_REQUEST)
     assert data["preview"][chat] == "pair my smart lock"
+
+
+def test_points_of_one_cluster_and_a_clear_error_for_a_cluster_the_run_lacks(engine: Engine) -> None:
+    run, _, llm = _run(engine)
+    one = point_columns.read(engine, run, cluster=2)
+    assert 0 < one["n"] < len(llm) and set(one["cluster"]) == {2} and one["cluster_filter"] == 2
+    with pytest.raises(InvalidInput, match="has no cluster 99; its clusters are: 0, 1, 2"):
+        point_columns.read(engine, run, cluster=99)
+    running = analyses.create_analysis(engine, "p", {"field": "input"})
+    with pytest.raises(InvalidInput, match=f"analysis {running} is queued; its points exist once it is done"):
+        point_columns.read(engine, running)
 
 
 def test_drift_over_time_follows_the_worst_and_the_most_drifted_clusters(engine: Engine) -> None:
@@ -76,7 +95,7 @@ def test_drift_over_time_follows_the_worst_and_the_most_drifted_clusters(engine:
     new = sorted(synthetic.TOPICS).index(synthetic.NEW_TOPIC)
     chosen = embedding_scatter.timeline_clusters(clusters, top=2)
     assert chosen == [0, 1, new]
-    line = embedding_scatter.payload(engine, analyses.get_analysis(engine, run), clusters)["timeline"]
+    line = embedding_scatter.payload(engine, run, "p")["timeline"]
     share = next(s["share"] for s in line["series"] if s["cluster"] == new)
     production_start = line["production"][0]
     before = [v for x, v in zip(line["x"], share) if x < production_start]

@@ -164,6 +164,18 @@ class Client:
         """One run: status, parameters, global drift and the cluster table (worst problem first)."""
         return self._request("GET", f"/analyses/{analysis_id}")
 
+    def analysis_points(self, analysis_id: int, cluster: int | None = None, dataframe: bool = False) -> Any:
+        """A done run's points (all, or one `cluster`'s) in the column-wise format of GET
+        /analyses/{id}/points (keys in `tenbin.analytics.point_columns`); `dataframe=True` decodes
+        it into one row per point: span_id, side, cluster, x..z3, thumbs, prompt_version, metadata.<key>."""
+        data = self._request("GET", f"/analyses/{analysis_id}/points",
+                             params={"cluster": cluster} if cluster is not None else {})
+        if not dataframe:
+            return data
+        from tenbin.analytics.point_columns import rows
+
+        return _frame(rows(data))
+
     def start_analysis(self, project: str = "default", **params: Any) -> dict[str, Any]:
         """Start a run in the background, e.g. `start_analysis("shop", baseline="7d", window="24h")`;
         poll `analysis(id)` until its status is `done`."""

@@ -3,17 +3,19 @@
 `store.analyses.points` returns each point with its span's own thumbs; a scatter coloured by
 feedback needs the thumbs a user gave the *trace* too (trace feedback is stored on the root
 span, while the analysed point is the LLM span inside it), the span's start time (the drift-over-
-time chart) and a short text preview (the hover), without reading whole span bodies.
+time chart) and a short text preview (the hover), without reading whole span bodies. The
+column-wise format built from these rows is `analytics.point_columns`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Engine, case, func, select
 
 from tenbin.errors import InvalidInput
 from tenbin.store.analyses import get_analysis
+from tenbin.store.analysis_inputs import span_feedback_join
 from tenbin.store.models import Feedback, Span, Trace
 from tenbin.store.models.analyses import AnalysisPoint
 
@@ -27,24 +29,24 @@ def _thumbs(analysis_id: int) -> Any:
     return (select(Span.span_id, func.count().label("votes"),
                    func.sum(case((Feedback.value == 0, 1), else_=0)).label("downs"))
             .select_from(Span).join(Trace, Trace.trace_id == Span.trace_id)
-            .join(Feedback, and_(Feedback.trace_id == Span.trace_id,
-                                 or_(Feedback.span_id == Span.span_id, Feedback.span_id == Trace.root_span_id)))
+            .join(Feedback, span_feedback_join())
             .where(Span.span_id.in_(in_run), Feedback.kind == "thumbs")
             .group_by(Span.span_id).subquery())
 
 
-def scatter_points(engine: Engine, analysis_id: int, field: str = "input",
-                   chars: int = PREVIEW_READ) -> list[dict[str, Any]]:
-    """Every point of the run, ordered by side then span id: coordinates, cluster, side, span id,
-    start time, prompt name/version, metadata, thumbs `votes`/`downs` (0 without any)
-    and `preview`, the first `chars` characters of the analysed field's raw value."""
+def scatter_points(engine: Engine, analysis_id: int, field: str = "input", chars: int = PREVIEW_READ,
+                   cluster: int | None = None) -> list[dict[str, Any]]:
+    """Every point of the run (or of one `cluster`), ordered by side then span id: coordinates,
+    cluster, side, span id, start time, latency, prompt name/version, metadata, thumbs
+    `votes`/`downs` (0 without any) and `preview`, the first `chars` characters of the analysed
+    field's raw value."""
     if field not in ("input", "output"):
         raise InvalidInput(f"field must be input or output; got {field!r}")
     get_analysis(engine, analysis_id)
     text = Span.input_value if field == "input" else Span.output_value
     thumbs = _thumbs(analysis_id)
     stmt = (select(AnalysisPoint.span_id, AnalysisPoint.side, AnalysisPoint.cluster, AnalysisPoint.x, AnalysisPoint.y,
-                   AnalysisPoint.x3, AnalysisPoint.y3, AnalysisPoint.z3, Span.start_us,
+                   AnalysisPoint.x3, AnalysisPoint.y3, AnalysisPoint.z3, Span.start_us, Span.latency_ms,
                    Span.prompt_name, Span.prompt_version, Span.meta.label("metadata"),
                    func.substr(text, 1, chars).label("preview"),
                    func.coalesce(thumbs.c.votes, 0).label("votes"), func.coalesce(thumbs.c.downs, 0).label("downs"))
@@ -52,6 +54,8 @@ def scatter_points(engine: Engine, analysis_id: int, field: str = "input",
             .outerjoin(thumbs, thumbs.c.span_id == AnalysisPoint.span_id)
             .where(AnalysisPoint.analysis_id == analysis_id)
             .order_by(AnalysisPoint.side, AnalysisPoint.span_id))
+    if cluster is not None:
+        stmt = stmt.where(AnalysisPoint.cluster == cluster)
     with engine.connect() as conn:
         result = conn.execute(stmt)
         keys = list(result.keys())

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tenbin.errors import InvalidInput
 from tenbin.server.auth import Access, reader, writer
+from tenbin.server.compact_json import compact_json
 from tenbin.store import analyses as store
 
 router = APIRouter(tags=["analyses"])
@@ -69,12 +71,28 @@ def get_analysis(request: Request, analysis_id: int, auth: Access = Depends(read
 
 
 @router.get("/analyses/{analysis_id}/points")
-def analysis_points(request: Request, analysis_id: int, cluster: int | None = None,
-                    auth: Access = Depends(reader)) -> dict[str, Any]:
-    """Every point: side, cluster, 2D and 3D coordinates, and what to colour by (thumbs, prompt
-    version, latency, metadata)."""
-    _run(request, analysis_id, auth)
-    return {"analysis_id": analysis_id, "items": store.points(request.app.state.engine, analysis_id, cluster)}
+def analysis_points(request: Request, analysis_id: int,
+                    cluster: int | None = Query(None, description="only this cluster's points (-1: noise)"),
+                    auth: Access = Depends(reader)) -> Response:
+    """A done run's points, column-wise (the embeddings page reads the same format): one array per
+    attribute, entry i of each is point i (ordered by side, then span id); categories are codes into
+    a lookup list, -1 for none. Gzipped when the client accepts it.
+
+    - `span_id`; `side` → `sides` (production, baseline); `cluster` (-1 noise) and `clusters`
+      (`id`, `label`, `rank`, worst problem first)
+    - `x`, `y` (2D) and `x3`, `y3`, `z3` (3D) display coordinates, rounded to 0.001
+    - `start_s`: seconds after `start_origin` (ISO UTC); `latency_ms` (0.1 ms)
+    - `thumbs` → `thumbs_names` (none, up, down: the span's plus its trace's votes, down when at
+      least half are down); `version` → `versions` (prompt `name@version`)
+    - `meta`: per categorical metadata key, `{"values": [...], "codes": [...]}`
+    - `preview`: the analysed text, one line, at most 80 characters: data, escape it to show it
+    - `n`, `field`, `analysis_id`, `cluster_filter`
+
+    Python: `Client.analysis_points(id, dataframe=True)` decodes it into one row per point."""
+    from tenbin.analytics import point_columns
+
+    run = _run(request, analysis_id, auth)
+    return compact_json(request, point_columns.read(request.app.state.engine, analysis_id, run["project"], cluster))
 
 
 @router.get("/analyses/{analysis_id}/clusters/{cluster}/samples")

@@ -1,10 +1,7 @@
-"""The embeddings page's scatter payload, column-wise, and its drift-over-time series.
-
-At 10⁵ points a list of objects repeats every key per point; here each attribute is one array
-(`x`, `y`, `cluster`, ...), categorical ones dictionary-encoded (a `versions` list and a code per
-point, -1 for none), so the JSON stays a few bytes per number and the browser builds its traces
-with plain index loops. Previews are shortened and whitespace-collapsed here; escaping them is
-the browser's job (they are data, never markup).
+"""The embeddings page's `points.json`: the run's points in the shared column-wise format
+(`analytics.point_columns`, the same function as GET /api/v1/analyses/{id}/points) plus the
+drift-over-time series, without the columns the scatter does not draw (`UNDRAWN`: span ids,
+start times and latencies are 40% of a gzipped run; the timeline is computed from them first).
 
 Drift over time: the store keeps one global drift per run, not per time bucket, so the chart
 shows, per time bucket, each chosen cluster's share of the spans in that bucket (baseline and
@@ -21,91 +18,50 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tenbin.analytics.embedding import span_text
-from tenbin.store.analysis_inputs import span_text_rows
-from tenbin.store.scatter import scatter_points
+from tenbin.analytics import point_columns
+from tenbin.store import analyses as store
 
-PREVIEW = 80
-"""Characters of text in a point's hover."""
 MAX_META_KEYS = 6
 """Metadata keys offered as colourings (the run's categorical keys, first ones)."""
 NICE_BUCKETS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400,
                 14 * 86400, 30 * 86400)
+UNDRAWN = ("span_id", "start_s", "latency_ms")
 POINTS_PER_BUCKET, MIN_BUCKETS, MAX_BUCKETS = 30, 4, 60
 """Drift-over-time buckets: about this many spans per bucket, within these bounds."""
-THUMBS_NONE, THUMBS_UP, THUMBS_DOWN = 0, 1, 2
-SIDES = ("production", "baseline")
 
 
-def _iso(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
-def encode(values: Sequence[Any]) -> tuple[list[str], list[int]]:
-    """Dictionary-encode values (most frequent first, ties by text); None → code -1."""
-    counts = Counter(str(v) for v in values if v is not None)
-    names = sorted(counts, key=lambda v: (-counts[v], v))
-    index = {v: i for i, v in enumerate(names)}
-    return names, [-1 if v is None else index[str(v)] for v in values]
-
-
-def thumbs_code(votes: int, downs: int) -> int:
-    """A point's feedback colour: none without votes, down when at least half of them are down."""
-    if not votes:
-        return THUMBS_NONE
-    return THUMBS_DOWN if 2 * downs >= votes else THUMBS_UP
-
-
-def previews(engine: Engine, rows: Sequence[dict[str, Any]], field: str) -> list[str]:
-    """Short one-line text per point. A raw value that is JSON (an instrumented chat request) is
-    replaced by the message the analysis embedded, read from the span's attributes."""
-    json_like = {r["span_id"] for r in rows if (r["preview"] or "").lstrip()[:1] in ("{", "[")}
-    full = span_text_rows(engine, sorted(json_like)) if json_like else {}
-    out = []
-    for r in rows:
-        text = span_text(full[r["span_id"]], field) if r["span_id"] in full else r["preview"]
-        text = " ".join((text or "").split())
-        out.append(text[:PREVIEW] + ("…" if len(text) > PREVIEW else ""))
-    return out
-
-
-def _metadata(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
-    out = {}
-    for key in list(keys)[:MAX_META_KEYS]:
-        values, codes = encode([(r["metadata"] or {}).get(key) if isinstance(r["metadata"], dict) else None
-                                for r in rows])
-        out[key] = {"values": values, "codes": codes}
-    return out
-
-
-def bucket_seconds(start_us: int, end_us: int, n: int) -> int:
+def bucket_seconds(start_s: int, end_s: int, n: int) -> int:
     """The smallest nice bucket giving at most n / POINTS_PER_BUCKET buckets (MIN_BUCKETS..MAX_BUCKETS),
     so a share is not computed over a handful of spans."""
     target = min(MAX_BUCKETS, max(MIN_BUCKETS, n // POINTS_PER_BUCKET))
-    seconds = (end_us - start_us) / 1e6
-    return next((b for b in NICE_BUCKETS if seconds / b <= target), NICE_BUCKETS[-1])
+    return next((b for b in NICE_BUCKETS if (end_s - start_s) / b <= target), NICE_BUCKETS[-1])
 
 
-def timeline(rows: Sequence[dict[str, Any]], chosen: Sequence[int]) -> dict[str, Any]:
+def timeline(data: dict[str, Any], chosen: Sequence[int]) -> dict[str, Any]:
     """Per time bucket, the share of the bucket's spans in each chosen cluster (see the module
-    docstring), and the production side's time range for shading."""
-    first: dict[str, tuple[int, int]] = {}
-    for r in rows:
-        first.setdefault(r["span_id"], (r["start_us"], r["cluster"]))
-    if not first:
+    docstring), and the production side's time range for shading; from the format's columns."""
+    if not data["n"]:
         return {"x": [], "series": [], "production": None, "bucket_seconds": None}
+    origin = int(datetime.fromisoformat(data["start_origin"]).timestamp())
+    first: dict[str, tuple[int, int]] = {}
+    for span, start, cluster in zip(data["span_id"], data["start_s"], data["cluster"], strict=True):
+        first.setdefault(span, (origin + start, cluster))
     starts = [s for s, _ in first.values()]
-    bucket_us = bucket_seconds(min(starts), max(starts), len(starts)) * 1_000_000
+    bucket = bucket_seconds(min(starts), max(starts), len(starts))
     totals: Counter[int] = Counter()
     per: dict[int, Counter[int]] = {c: Counter() for c in chosen}
     for start, cluster in first.values():
-        b = start // bucket_us
-        totals[b] += 1
+        totals[start // bucket] += 1
         if cluster in per:
-            per[cluster][b] += 1
+            per[cluster][start // bucket] += 1
     buckets = sorted(totals)
-    prod = [r["start_us"] for r in rows if r["side"] == "production"]
-    return {"x": [_iso(b * bucket_us + bucket_us // 2) for b in buckets], "bucket_seconds": bucket_us // 1_000_000,
+    production = data["sides"].index("production")
+    prod = [origin + s for s, side in zip(data["start_s"], data["side"], strict=True) if side == production]
+    return {"x": [_iso(b * bucket + bucket // 2) for b in buckets], "bucket_seconds": bucket,
             "totals": [totals[b] for b in buckets],
             "series": [{"cluster": c, "share": [per[c][b] / totals[b] for b in buckets]} for c in chosen],
             "production": [_iso(min(prod)), _iso(max(prod))] if prod else None}
@@ -122,22 +78,9 @@ def timeline_clusters(clusters: Sequence[dict[str, Any]], top: int = 5) -> list[
     return ranked
 
 
-def payload(engine: Engine, analysis: dict[str, Any], clusters: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Everything the scatter and the drift chart draw, column-wise (see the module docstring)."""
-    field = (analysis["params"] or {}).get("field", "input")
-    rows = scatter_points(engine, analysis["id"], field)
-    versions, version_codes = encode([f"{r['prompt_name']}@{r['prompt_version']}" if r["prompt_name"] else None
-                                      for r in rows])
-    keys = ((analysis["summary"] or {}).get("metadata_keys")) or []
-    return {
-        "n": len(rows), "field": field,
-        **{axis: [round(r[axis], 3) for r in rows] for axis in ("x", "y", "x3", "y3", "z3")},
-        "cluster": [r["cluster"] for r in rows],
-        "side": [SIDES.index(r["side"]) for r in rows], "sides": list(SIDES),
-        "thumbs": [thumbs_code(r["votes"], r["downs"]) for r in rows], "thumbs_names": ["none", "up", "down"],
-        "version": version_codes, "versions": versions,
-        "meta": _metadata(rows, keys),
-        "preview": previews(engine, rows, field),
-        "clusters": [{"id": c["cluster"], "label": c["label"], "rank": c["rank"]} for c in clusters],
-        "timeline": timeline(rows, timeline_clusters(clusters)),
-    }
+def payload(engine: Engine, analysis_id: int, project: str | None = None) -> dict[str, Any]:
+    """Everything the scatter and the drift chart draw: the format but `UNDRAWN`, plus `timeline`."""
+    clusters = store.clusters(engine, analysis_id)
+    data = point_columns.read(engine, analysis_id, project, clusters=clusters)
+    drift = timeline(data, timeline_clusters(clusters))
+    return {**{k: v for k, v in data.items() if k not in UNDRAWN}, "timeline": drift}

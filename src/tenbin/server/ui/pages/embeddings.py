@@ -5,14 +5,13 @@ cluster's panel (metrics, samples, LLM report with a Generate button, alerts), d
 and segments.
 
 The form and the report button call the same functions as REST (`analysis.start_in_background`,
-`reports.generate`). The scatter's points come from `…/points.json` under the page's own URL: a
-signed-in browser holds its key in an HttpOnly cookie that the REST API does not read.
+`reports.generate`). The scatter's points come from `…/points.json` under the page's own URL (a
+signed-in browser holds its key in an HttpOnly cookie that the REST API does not read), in the
+format the REST points route serves, built by the same function.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +26,7 @@ from tenbin.analytics import cluster_segments, reports
 from tenbin.analytics.windows import BASELINE_HELP
 from tenbin.errors import InvalidInput, LLMError, NotFound
 from tenbin.server.auth import Access
+from tenbin.server.compact_json import compact_json
 from tenbin.server.routes.online_evals import tracing_for
 from tenbin.server.ui import cluster_panel, embedding_scatter
 from tenbin.server.ui.render import render
@@ -207,15 +207,7 @@ async def generate_report(request: Request, project: str, analysis_id: int, clus
 
 @router.get(RUN + "/points.json")
 def points_json(request: Request, project: str, analysis_id: int, access: Access = Depends(ui_access)) -> Response:
-    """The scatter's points column-wise (see `embedding_scatter`), gzipped when the browser accepts it."""
+    """The run's points in the format GET /api/v1/analyses/{id}/points serves (`point_columns`),
+    plus the drift-over-time series; gzipped when the browser accepts it."""
     access.check_project(project)
-    engine = request.app.state.engine
-    found = store.get_analysis(engine, analysis_id, project)
-    if found["status"] != "done":
-        raise InvalidInput(f"analysis {analysis_id} is {found['status']}; its points exist once it is done")
-    body = json.dumps(embedding_scatter.payload(engine, found, store.clusters(engine, analysis_id)),
-                      separators=(",", ":"), ensure_ascii=False).encode()
-    headers = {"Cache-Control": "private, max-age=300"}
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5), "gzip"
-    return Response(body, media_type="application/json", headers=headers)
+    return compact_json(request, embedding_scatter.payload(request.app.state.engine, analysis_id, project), 300)
