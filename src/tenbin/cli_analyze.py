@@ -5,12 +5,14 @@ progress bar; prints the cluster table (worst problem first) and the global drif
     tenbin analyze -p support --baseline dataset:golden --field output --json
     tenbin analyze -p support --show 12 --segments metadata.task
     tenbin analyze -p support --list
+    tenbin analyze -p support --rerun 12       # run 12 again (e.g. interrupted): same windows, model, seed
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -71,13 +73,12 @@ def segment_rows(found: dict[str, Any]) -> Table:
     return table
 
 
-def _run_now(engine: Any, request: Any) -> dict[str, Any]:
-    from tenbin.analytics.analysis import analyze as run_analysis
-
+def _with_progress(project: str, work: Callable[[Callable[[str, float], None]], dict[str, Any]]) -> dict[str, Any]:
+    """Run `work(step)` under a progress bar that `step(stage, fraction)` moves."""
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task(f"analysing {request.project}", total=1.0, stage="")
-        return run_analysis(engine, request, lambda stage, f: progress.update(task, completed=f, stage=stage))
+        task = progress.add_task(f"analysing {project}", total=1.0, stage="")
+        return work(lambda stage, f: progress.update(task, completed=f, stage=stage))
 
 
 def analyze(
@@ -94,11 +95,14 @@ def analyze(
     seed: Annotated[int | None, typer.Option(help="UMAP seed (reproducible; -1 = unseeded, faster)")] = 42,
     segments: Annotated[str | None, typer.Option(help="also print segments by this dimension, e.g. metadata.task")] = None,
     show: Annotated[int | None, typer.Option(help="print a stored run instead of starting one")] = None,
+    rerun: Annotated[int | None, typer.Option(help="run this stored run again as a new one, with its parameters "
+                                                   "(the same resolved windows, model, settings and seed)")] = None,
     list_runs: Annotated[bool, typer.Option("--list", help="list the project's runs, newest first")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
     database_url: Annotated[str | None, typer.Option("--database-url", help="default: TENBIN_DATABASE_URL or ~/.tenbin/tenbin.db")] = None,
 ) -> None:
     """Cluster the project's embedded spans, compare production with a baseline, rank the problems."""
+    from tenbin.analytics import analysis
     from tenbin.analytics.analysis import AnalysisRequest
     from tenbin.analytics.clustering import HdbscanParams
     from tenbin.analytics.projection import UmapParams
@@ -112,13 +116,15 @@ def analyze(
             return
         if show is not None:
             run = store.get_analysis(engine, show, project)
+        elif rerun is not None:
+            run = _with_progress(project, lambda step: analysis.rerun(engine, rerun, project, step))
         elif not baseline:
             raise InvalidInput(f"--baseline is required: {BASELINE_HELP}")
         else:
             request = AnalysisRequest(project, baseline, window, field, model, filter,
                                       UmapParams(n_neighbors=n_neighbors, seed=None if seed == -1 else seed),
                                       HdbscanParams(min_cluster_size))
-            run = _run_now(engine, request)
+            run = _with_progress(project, lambda step: analysis.analyze(engine, request, step))
         _print(engine, run, segments, as_json)
     except TenbinError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)

@@ -3,6 +3,7 @@ ranked table; `--save-best NAME` stores the winner as the next version of prompt
 
     tenbin prompts generate --project shop --dataset faq --task "Answer in one sentence" --n 4 \\
         --evaluator contains --input-var question --save-best support --label staging
+    tenbin prompts generate --project shop --rerun 7      # run 7 again (e.g. interrupted), same request
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def ranked_table(run: dict[str, Any]) -> Table:
 
 @prompts_app.command("generate")
 def generate(
-    dataset: Annotated[str, typer.Option(help="dataset whose examples score the candidates")],
-    task: Annotated[str, typer.Option(help="what the prompt should make the model do")],
+    dataset: Annotated[str | None, typer.Option(help="dataset whose examples score the candidates")] = None,
+    task: Annotated[str | None, typer.Option(help="what the prompt should make the model do")] = None,
     n: Annotated[int, typer.Option(help="candidates to generate (1-12)")] = 4,
     evaluator: Annotated[str, typer.Option(help="contains (the expected output), exact_match, regex, json_schema, a judge…")] = "contains",
     params: Annotated[str | None, typer.Option(help='evaluator params as JSON, e.g. \'{"pattern": "\\\\d+"}\'')] = None,
@@ -59,15 +60,23 @@ def generate(
     limit: Annotated[int, typer.Option(help="score on at most this many examples")] = 50,
     save_best: Annotated[str | None, typer.Option(help="save the best candidate as the next version of this prompt")] = None,
     label: Annotated[str | None, typer.Option(help="with --save-best: also move this label to it")] = None,
+    rerun: Annotated[int | None, typer.Option(help="instead: run this stored run again with its request as it was "
+                                                   "resolved (dataset and base prompt versions, evaluator)")] = None,
     project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = None,
 ) -> None:
-    """Generate N candidate prompts for TASK, score each over DATASET, show them ranked."""
+    """Generate N candidate prompts for TASK, score each over DATASET, show them ranked (or, with
+    --rerun ID, run a stored run again)."""
+    if (rerun is None) != bool(dataset and task) or (rerun is not None and (dataset or task)):
+        console.print("[red]error:[/red] give --dataset and --task, or --rerun ID alone (it takes that run's dataset, "
+                      "task and options)")
+        raise typer.Exit(code=1)
     options = {"n": n, "evaluator": _run(lambda: evaluator_spec(evaluator, params, "--params")), "input_var": input_var,
                "base_prompt": base, "shots": shots, "limit": limit}
     keys = {"endpoint": endpoint, "api_key": api_key}
     with _client(endpoint, api_key), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                                console=console, transient=True) as progress:
-        started = sdk.start_generation(dataset, task, project=_project(project), **keys, **options)
+        started = sdk.rerun_generation(rerun, background=True, **keys) if rerun is not None else \
+            sdk.start_generation(dataset, task, project=_project(project), **keys, **options)
         bar = progress.add_task(f"run #{started['id']}: the model is proposing candidates", total=None)
 
         def show(run: dict[str, Any]) -> None:

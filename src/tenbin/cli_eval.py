@@ -1,8 +1,10 @@
-"""`tenbin eval …`: run evaluators on a server's spans, list them, and calibrate a judge."""
+"""`tenbin eval …`: run evaluators on a server's spans (or an experiment over a dataset, and run a
+stored experiment again), list them, and calibrate a judge."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -77,15 +79,35 @@ def _experiment(dataset: str | None, prompt: str | None, specs: list[Any], versi
     try:
         if not dataset or not prompt:
             raise InvalidInput("an experiment needs both --dataset and --prompt NAME@VERSION")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
-                      transient=True) as bar:
-            steps = bar.add_task(f"experiment {prompt} on {dataset}: answering, then scoring", total=None)
+        found = _with_bar(f"experiment {prompt} on {dataset}: answering, then scoring",
+                          lambda show: run_experiment(dataset, prompt, specs, project=project, version=version,
+                                                      endpoint=endpoint, api_key=api_key, progress=show))
+        print_experiment(found)
+    except TenbinError as exc:
+        raise _fail(exc) from exc
 
-            def show(exp: dict[str, Any]) -> None:
-                bar.update(steps, completed=exp["done"], total=exp["total"] or None)
 
-            found = run_experiment(dataset, prompt, specs, project=project, version=version, endpoint=endpoint,
-                                   api_key=api_key, progress=show)
+def _with_bar(description: str, work: Callable[[Callable[[dict[str, Any]], None]], dict[str, Any]]) -> dict[str, Any]:
+    """Run `work(show)` under a progress bar that each polled experiment passed to `show` moves."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
+                  transient=True) as bar:
+        steps = bar.add_task(description, total=None)
+        return work(lambda exp: bar.update(steps, completed=exp["done"], total=exp["total"] or None))
+
+
+@eval_app.command("rerun")
+def rerun(experiment_id: Annotated[int, typer.Argument(help="the stored experiment to run again")],
+          project: Annotated[str, typer.Option("--project", "-p")] = "default",
+          endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
+    """Run a stored experiment again (one interrupted or failed, say) as a new experiment with exactly its
+    parameters: the same prompt version, dataset version, evaluators and judge templates."""
+    from tenbin.cli_datasets import print_experiment
+    from tenbin.evals import rerun_experiment
+
+    try:
+        found = _with_bar(f"experiment {experiment_id} again: answering, then scoring",
+                          lambda show: rerun_experiment(experiment_id, project=project, endpoint=endpoint,
+                                                        api_key=api_key, progress=show))
         print_experiment(found)
     except TenbinError as exc:
         raise _fail(exc) from exc

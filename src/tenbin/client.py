@@ -181,6 +181,11 @@ class Client:
         poll `analysis(id)` until its status is `done`."""
         return self._request("POST", f"/projects/{project}/analyses", json=params)
 
+    def rerun_analysis(self, analysis_id: int) -> dict[str, Any]:
+        """Start a new run with a finished, failed or interrupted run's stored parameters (the same
+        resolved windows, model, settings and seed); poll `analysis(id)` of the run it returns."""
+        return self._request("POST", f"/analyses/{analysis_id}/rerun")
+
     def monitors(self, project: str = "default") -> list[dict[str, Any]]:
         return self._request("GET", f"/projects/{project}/monitors")
 

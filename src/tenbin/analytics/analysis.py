@@ -7,13 +7,18 @@ at once and leaves nothing behind. `execute` does the work, reporting its stage 
 run row (and to an optional callback, the CLI's progress bar); a failure is stored on the row.
 `start_in_background` is what the REST API uses: runs queue behind one lock per process, because
 each one already keeps the machine's cores busy.
+
+`rerun`/`rerun_in_background` start a new run with a finished, failed or interrupted run's stored
+parameters: the same resolved sides (the same time range even if the window was written `24h`, the
+same dataset version), embedding model, filter and UMAP/HDBSCAN settings and seed; the new run's
+params name the original as `rerun_of`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from dataclasses import field as dc_field
 from typing import Any
 
@@ -26,17 +31,19 @@ from tenbin.analytics.clustering import HdbscanParams
 from tenbin.analytics.embedding import span_text
 from tenbin.analytics.projection import MIN_POINTS, UmapParams, project
 from tenbin.analytics.windows import Side, parse_baseline, parse_window
-from tenbin.errors import InvalidInput, TenbinError
+from tenbin.errors import InvalidInput, NotFound, TenbinError
 from tenbin.filters import compile_filter
 from tenbin.store import analyses as store
 from tenbin.store import analysis_inputs as inputs
 from tenbin.store.datasets import get_dataset
 from tenbin.store.embeddings import count_vectors
+from tenbin.store.interrupted import refuse_active
 from tenbin.store.keys import project_id
 from tenbin.store.queries import SpanQuery
 from tenbin.store.segments import time_extent
 
 MODEL_ALIASES = {"minilm": "all-MiniLM-L6-v2", "wordllama": "wordllama-l2-supercat-256"}
+ACTIVE = ("queued", "running")
 LABEL_TEXTS = 30
 """Central texts per cluster read to name it."""
 Progress = Callable[[str, float], None]
@@ -89,8 +96,22 @@ def _side_args(side: Side, ids: list[str] | None) -> dict[str, Any]:
     return {"start_us": side.start_us, "end_us": side.end_us, "prompt": side.prompt, "span_ids": ids}
 
 
-def prepare(engine: Engine, request: AnalysisRequest) -> Plan:
-    """Check the request (raising InvalidInput/NotFound with what to do) and resolve both sides."""
+def _resolve_sides(engine: Engine, request: AnalysisRequest) -> tuple[Side, Side]:
+    extent = time_extent(engine, SpanQuery(request.project))
+    newest = extent[1] if extent else None
+    production = parse_window(request.window, newest)
+    return production, parse_baseline(request.baseline, production, newest)
+
+
+def _side_of(data: dict[str, Any]) -> Side:
+    """A side as stored in a run's params (JSON turned its tuples into lists)."""
+    return Side(data.get("start_us"), data.get("end_us"), tuple(data["dataset"]) if data.get("dataset") else None,
+                tuple(data["prompt"]) if data.get("prompt") else None)
+
+
+def prepare(engine: Engine, request: AnalysisRequest, sides: tuple[Side, Side] | None = None) -> Plan:
+    """Check the request (raising InvalidInput/NotFound with what to do) and resolve both sides
+    (given `sides`, a re-run's stored ones, those are used as they are)."""
     if request.field not in ("input", "output"):
         raise InvalidInput(f"field must be input or output; got {request.field!r}")
     if not 1 <= request.samples <= 50 or request.min_support < 1:
@@ -98,10 +119,7 @@ def prepare(engine: Engine, request: AnalysisRequest) -> Plan:
     request.umap.check()
     request.hdbscan.check()
     compile_filter(request.filter)
-    extent = time_extent(engine, SpanQuery(request.project))
-    newest = extent[1] if extent else None
-    production = parse_window(request.window, newest)
-    baseline = parse_baseline(request.baseline, production, newest)
+    production, baseline = sides or _resolve_sides(engine, request)
     model = _model(engine, request)
     ids = None
     if baseline.dataset:
@@ -123,7 +141,8 @@ def prepare(engine: Engine, request: AnalysisRequest) -> Plan:
     params = {"window": request.window, "baseline": request.baseline, "field": request.field, "model": model,
               "filter": request.filter, "production_side": production.describe(), "baseline_side": baseline.describe(),
               "umap": request.umap.as_dict(), "hdbscan": request.hdbscan.as_dict(),
-              "min_support": request.min_support, "samples": request.samples}
+              "min_support": request.min_support, "samples": request.samples,
+              "sides": {"production": asdict(production), "baseline": asdict(baseline)}}
     return Plan(request, model, production, baseline, ids, params)
 
 
@@ -188,18 +207,59 @@ def execute(engine: Engine, analysis_id: int, plan: Plan, progress: Progress | N
     return store.get_analysis(engine, analysis_id)
 
 
-def analyze(engine: Engine, request: AnalysisRequest, progress: Progress | None = None) -> dict[str, Any]:
-    """Check, create and run an analysis now (the CLI and Python path); returns the stored run."""
-    plan = prepare(engine, request)
-    analysis_id = store.create_analysis(engine, request.project, plan.params)
+def _run_now(engine: Engine, plan: Plan, progress: Progress | None) -> dict[str, Any]:
+    analysis_id = store.create_analysis(engine, plan.request.project, plan.params)
     with _one_at_a_time:
         return execute(engine, analysis_id, plan, progress)
 
 
+def analyze(engine: Engine, request: AnalysisRequest, progress: Progress | None = None) -> dict[str, Any]:
+    """Check, create and run an analysis now (the CLI and Python path); returns the stored run."""
+    return _run_now(engine, prepare(engine, request), progress)
+
+
 def start_in_background(engine: Engine, request: AnalysisRequest) -> dict[str, Any]:
     """Check and create the run, then execute it on a daemon thread; returns the queued run."""
-    plan = prepare(engine, request)
-    analysis_id = store.create_analysis(engine, request.project, plan.params)
+    return _start(engine, prepare(engine, request))
+
+
+def _settings(cls: Any, stored: dict[str, Any] | None) -> Any:
+    """UMAP/HDBSCAN settings from a run's params, ignoring names this version of tenbin lacks."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in (stored or {}).items() if k in names})
+
+
+def rerun_plan(engine: Engine, analysis_id: int, project: str | None = None) -> Plan:
+    """The checked plan of a new run with `analysis_id`'s stored parameters (see the module docstring).
+    Runs stored before the sides were kept resolve their window and baseline text again."""
+    found = store.get_analysis(engine, analysis_id, project)
+    refuse_active(f"analysis {analysis_id}", found["status"], ACTIVE)
+    p = found["params"] or {}
+    request = AnalysisRequest(found["project"], p.get("baseline", ""), p.get("window", ""), p.get("field", "input"),
+                              p.get("model"), p.get("filter", ""), _settings(UmapParams, p.get("umap")),
+                              _settings(HdbscanParams, p.get("hdbscan")), p.get("min_support", MIN_SUPPORT),
+                              p.get("samples", 5))
+    sides = p.get("sides")
+    try:
+        plan = prepare(engine, request, (_side_of(sides["production"]), _side_of(sides["baseline"])) if sides else None)
+    except (InvalidInput, NotFound) as exc:
+        raise InvalidInput(f"analysis {analysis_id} cannot run again: {exc}. Nothing was stored.") from exc
+    return replace(plan, params={**plan.params, "rerun_of": analysis_id})
+
+
+def rerun(engine: Engine, analysis_id: int, project: str | None = None,
+          progress: Progress | None = None) -> dict[str, Any]:
+    """Run `analysis_id` again now, as a new run with its stored parameters; returns the new run."""
+    return _run_now(engine, rerun_plan(engine, analysis_id, project), progress)
+
+
+def rerun_in_background(engine: Engine, analysis_id: int, project: str | None = None) -> dict[str, Any]:
+    """The REST/UI path of `rerun`: check and create the new run, execute it on a daemon thread."""
+    return _start(engine, rerun_plan(engine, analysis_id, project))
+
+
+def _start(engine: Engine, plan: Plan) -> dict[str, Any]:
+    analysis_id = store.create_analysis(engine, plan.request.project, plan.params)
 
     def target() -> None:
         with _one_at_a_time:

@@ -10,17 +10,19 @@ scoring), `generate` (proposals + builders → candidates), `scoring` (run, scor
     import tenbin.autoprompt as ap
     run = ap.generate("faq", "Answer in one sentence", n=4, evaluator="contains", project="shop")   # REST
     run = ap.run(engine, "shop", {"dataset": "faq", "task": "Answer in one sentence"})             # in-process
+    again = ap.rerun_generation(run["id"])   # a failed or interrupted run, again with the same request (REST)
 """
 
 from tenbin.autoprompt.plan import MAX_CANDIDATES, Request
-from tenbin.autoprompt.runs import get_run, list_runs, run, start
+from tenbin.autoprompt.runs import get_run, list_runs, rerun, run, start
 from tenbin.autoprompt.sdk import (
            generate,
            get_generation,
+           rerun_generation,
            save_candidate,
            start_generation,
            wait,
 )
 
-__all__ = ["MAX_CANDIDATES", "Request", "generate", "get_generation", "get_run", "list_runs", "run",
-           "save_candidate", "start", "start_generation", "wait"]
+__all__ = ["MAX_CANDIDATES", "Request", "generate", "get_generation", "get_run", "list_runs", "rerun",
+           "rerun_generation", "run", "save_candidate", "start", "start_generation", "wait"]

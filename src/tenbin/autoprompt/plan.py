@@ -165,8 +165,9 @@ def split(examples: Sequence[dict[str, Any]], shots: int, seed: int, limit: int)
     return pool, rest[:limit], notes
 
 
-def prepare(engine: Engine, project: str, req: Request, llm: LLM) -> Plan:
-    """Resolve and check the whole request (bad input raises InvalidInput/NotFound; nothing is called)."""
+def prepare(engine: Engine, project: str, req: Request, llm: LLM, judges: judge_prompts.Prompts | None = None) -> Plan:
+    """Resolve and check the whole request (bad input raises InvalidInput/NotFound; nothing is called).
+    `judges`: where a judge evaluator's template comes from (default the project's registry)."""
     check_request(req)
     data = store.get_dataset(engine, project, req.dataset, req.dataset_version)
     where = f"dataset {req.dataset!r} v{data['version']}"
@@ -174,7 +175,7 @@ def prepare(engine: Engine, project: str, req: Request, llm: LLM) -> Plan:
         raise InvalidInput(f"{where} has {len(data['examples'])} examples; add at least {MIN_SCORED} to score candidates on")
     input_vars = input_variables(data["examples"], req.input_var, where)
     pool, scored, notes = split(data["examples"], req.shots, req.seed, req.limit)
-    (evaluator,) = judge_prompts.bind([resolve_evaluator(req.evaluator, llm)], judge_prompts.Local(engine, project))
+    (evaluator,) = judge_prompts.bind([resolve_evaluator(req.evaluator, llm)], judges or judge_prompts.Local(engine, project))
     experiments.check_examples(scored, [evaluator], experiments.function_task(str), where)
     plan = Plan(project, req, data["version"], scored, pool, input_vars, evaluator, notes=notes)
     if req.base_prompt:

@@ -9,6 +9,10 @@ Bad input (unknown dataset, evaluator or base prompt, an evaluator needing expec
 examples lack) and an unreachable LLM are refused before anything is stored or any LLM is called;
 the LLM error says what to set. A run whose process died stays `proposing`/`scoring` in the table;
 after STALE_S without progress it reads as `interrupted`.
+
+`rerun` starts a new run with a finished, failed or interrupted run's request, resolved as the
+original resolved it: the same dataset version, base prompt version and judge template version
+(the proposals differ only if the model's answers do). Its spec names the original as `rerun_of`.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from tenbin import config
 from tenbin.autoprompt import generate, scoring
 from tenbin.autoprompt.plan import Plan, Request, prepare
 from tenbin.errors import InvalidInput, LLMUnavailable, NotFound
+from tenbin.evals import judge_prompts
 from tenbin.evals.experiments import PromptTask, check_examples
 from tenbin.llm import LLM
 from tenbin.prompts import registry as prompts
 from tenbin.store import datasets as datasets_store
 from tenbin.store import prompt_generations as store
+from tenbin.store.interrupted import refuse_active
 from tenbin.store.lookup import now_us
 
 STALE_S = 900
@@ -51,16 +57,58 @@ def check_llm(llm: LLM) -> None:
                              f"{', '.join(served)}: set TENBIN_LLM_MODEL to one of them. Nothing was stored.")
 
 
+def prepare_run(engine: Engine, project: str, request: Request | Mapping[str, Any], llm: LLM, *,
+                judges: judge_prompts.Prompts | None = None, rerun_of: int | None = None) -> tuple[int, Plan]:
+    """Check everything (the LLM too) and store the run as `proposing`; nothing runs yet."""
+    req = request if isinstance(request, Request) else Request.from_dict(request)
+    plan = prepare(engine, project, req, llm, judges)
+    check_llm(llm)
+    spec = {**req.to_dict(), "evaluator_resolved": scoring.describe_evaluator(plan.evaluator)}
+    if plan.base:
+        spec["base_resolved"] = {"name": plan.base["name"], "version": plan.base["version"]}
+    if rerun_of is not None:
+        spec["rerun_of"] = rerun_of
+    return store.create(engine, project, req.dataset, plan.dataset_version, req.task, spec, llm.model), plan
+
+
 def start(engine: Engine, project: str, request: Request | Mapping[str, Any], *, llm: LLM | None = None,
           tracer: Any | None = None, background: bool = True, progress: Progress | None = None,
           on_done: Callable[[], Any] | None = None) -> dict[str, Any]:
     """Check, store and start a run (on a daemon thread unless `background=False`); returns the run."""
-    req = request if isinstance(request, Request) else Request.from_dict(request)
     llm = llm or LLM()
-    plan = prepare(engine, project, req, llm)
-    check_llm(llm)
-    spec = {**req.to_dict(), "evaluator_resolved": scoring.describe_evaluator(plan.evaluator)}
-    run_id = store.create(engine, project, req.dataset, plan.dataset_version, req.task, spec, llm.model)
+    run_id, plan = prepare_run(engine, project, request, llm)
+    return _launch(engine, run_id, plan, llm, tracer, background, progress, on_done)
+
+
+def _rerun_request(found: Mapping[str, Any]) -> Request:
+    """The original request, resolved as the original resolved it (dataset and base prompt version)."""
+    spec = found["spec"] or {}
+    fields = {k: spec[k] for k in Request.__dataclass_fields__ if k in spec}
+    fields["dataset_version"] = found["dataset_version"]
+    bases = [c["origin"]["base"] for c in found["candidates"] if (c["origin"] or {}).get("base")]
+    base = spec.get("base_resolved") or (bases[0] if bases else None)
+    if base:
+        fields["base_prompt"] = f"{base['name']}@{base['version']}"
+    return Request.from_dict(fields)
+
+
+def rerun(engine: Engine, run_id: int, *, project: str | None = None, llm: LLM | None = None,
+          tracer: Any | None = None, background: bool = True, progress: Progress | None = None,
+          on_done: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Start a new run with run `run_id`'s request (see the module docstring); returns the new run."""
+    found = get_run(engine, run_id, results=False, project=project)
+    refuse_active(f"prompt generation run {run_id}", found["status"], ACTIVE)
+    llm = llm or LLM()
+    judges = judge_prompts.pinned(engine, found["project"], [(found["spec"] or {}).get("evaluator_resolved") or {}])
+    try:
+        new_id, plan = prepare_run(engine, found["project"], _rerun_request(found), llm, judges=judges, rerun_of=run_id)
+    except (InvalidInput, NotFound) as exc:
+        raise InvalidInput(f"prompt generation run {run_id} cannot run again: {exc}. Nothing was stored.") from exc
+    return _launch(engine, new_id, plan, llm, tracer, background, progress, on_done)
+
+
+def _launch(engine: Engine, run_id: int, plan: Plan, llm: LLM, tracer: Any | None, background: bool,
+            progress: Progress | None, on_done: Callable[[], Any] | None) -> dict[str, Any]:
     args = (engine, run_id, plan, llm, tracer, progress, on_done)
     if background:
         threading.Thread(target=execute, args=args, name=f"tenbin-autoprompt-{run_id}", daemon=True).start()

@@ -6,6 +6,7 @@
                       project="shop")                      # waits; progress(done, total) if given
     best = run["candidates"][0]                            # ranked: best first
     ap.save_candidate(run["id"], best["position"], "support", label="staging", project="shop")
+    again = ap.rerun_generation(run["id"])                # a new run with the same resolved request
 
 The run happens in the server, on the server's model (TENBIN_LLM_* where the server runs).
 """
@@ -57,10 +58,23 @@ def generate(dataset: str, task: str, *, project: str = "default", endpoint: str
              **options: Any) -> dict[str, Any]:
     """Start a run and wait for it; a failed run raises TenbinError with the run's error."""
     started = start_generation(dataset, task, project=project, endpoint=endpoint, api_key=api_key, **options)
-    found = wait(started["id"], endpoint=endpoint, api_key=api_key, progress=progress)
+    return _finished(wait(started["id"], endpoint=endpoint, api_key=api_key, progress=progress))
+
+
+def _finished(found: dict[str, Any]) -> dict[str, Any]:
     if found["status"] != "done":
         raise TenbinError(f"prompt generation run {found['id']} {found['status']}: {found['error']}")
     return found
+
+
+def rerun_generation(run_id: int, *, endpoint: str | None = None, api_key: str | None = None,
+                     background: bool = False, progress: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
+    """Run `run_id` again as a new run with its stored request (same dataset version, base prompt
+    version and evaluator); waits for it (raising TenbinError if it fails) unless `background`."""
+    started = _call("POST", f"/prompt-generations/{run_id}/rerun", endpoint, api_key)
+    if background:
+        return started
+    return _finished(wait(started["id"], endpoint=endpoint, api_key=api_key, progress=progress))
 
 
 def save_candidate(run_id: int, position: int, name: str, *, label: str | None = None, author: str | None = None,

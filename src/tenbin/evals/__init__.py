@@ -9,12 +9,14 @@
     ev.evaluate(EvalInput(output='{"a": 1}'), ["json_valid"])             # one input, in-process
     ev.evaluate_spans(None, ["qa_correctness", "polite"], project="shop")  # spans, through the server
     ev.create_dataset("faq", file="faq.jsonl"); ev.run_experiment("faq", task="support@3", evaluators=["contains"])
+    ev.rerun_experiment(7, project="shop")      # an interrupted or failed experiment, again, same parameters
 
 Modules: `base` (interface), `code` (checks, user registry), `judges` + `templates` + `rails` (LLM
 judges; `judge_prompts` keeps their templates in each project's prompt registry), `runner` (many
 inputs, storage), `spans` (span → input), `calibration`, `remote` (SDK path), `datasets` +
-`experiments` + `compare` (datasets, experiments over them; `sdk_datasets` their SDK), `online` +
-`online_rules` (rules scoring new spans in the server's background; `sdk_online` their SDK).
+`experiments` + `experiment_reruns` + `compare` (datasets, experiments over them, run again;
+`sdk_datasets` their SDK), `online` + `online_rules` (rules scoring new spans in the server's
+background; `sdk_online` their SDK).
 """
 
 from tenbin.evals.base import (
@@ -34,6 +36,7 @@ from tenbin.evals.sdk_datasets import (
     create_dataset,
     get_dataset,
     get_experiment,
+    rerun_experiment,
     run_experiment,
     update_dataset,
     wait_experiment,
@@ -69,6 +72,7 @@ __all__ = [
     "get_online_rule",
     "list_online_rules",
     "register",
+    "rerun_experiment",
     "resolve",
     "run",
     "run_experiment",

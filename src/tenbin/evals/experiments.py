@@ -212,8 +212,14 @@ def summarize(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                               "n": len(e["values"]), "labels": e["labels"]} for name, e in sorted(scores.items())}}
 
 
-def described(evaluators: Sequence[Evaluator]) -> list[dict[str, str]]:
-    return [{"name": e.name, "version": e.version, "source": e.source} for e in evaluators]
+def described(evaluators: Sequence[Evaluator], specs: Sequence[registry.Spec] = ()) -> list[dict[str, Any]]:
+    """What a run stores of its evaluators; with the `specs` they came from, also their params, so
+    the run can be repeated exactly."""
+    out: list[dict[str, Any]] = [{"name": e.name, "version": e.version, "source": e.source} for e in evaluators]
+    for entry, spec in zip(out, specs):
+        if isinstance(spec, Mapping) and spec.get("params"):
+            entry["params"] = dict(spec["params"])
+    return out
 
 
 def parse_prompt_ref(ref: str) -> tuple[str, int | None, str | None]:
@@ -237,17 +243,21 @@ class StoredRun:
 
 
 def prepare_stored(engine: Engine, project: str, dataset: str, *, prompt: str, evaluators: Sequence[registry.Spec],
-                   version: int | None = None, name: str | None = None, llm: LLM | None = None) -> tuple[StoredRun, int]:
-    """Check everything (raising before any LLM call) and store the experiment as `running`; its id."""
+                   version: int | None = None, name: str | None = None, llm: LLM | None = None,
+                   judges: judge_prompts.Prompts | None = None, rerun_of: int | None = None) -> tuple[StoredRun, int]:
+    """Check everything (raising before any LLM call) and store the experiment as `running`; its id.
+    `judges`: where judge templates come from (default the project's registry); `rerun_of`: the
+    experiment this one repeats, kept in its task."""
     prompt_name, prompt_version, label = parse_prompt_ref(prompt)
     found = prompts.get(engine, project, prompt_name, version=prompt_version, label=label)
     llm = llm or LLM()
-    resolved = judge_prompts.bind(registry.resolve(evaluators, llm), judge_prompts.Local(engine, project))
+    resolved = judge_prompts.bind(registry.resolve(evaluators, llm), judges or judge_prompts.Local(engine, project))
     data = store.get_dataset(engine, project, dataset, version)
     task = PromptTask(found, llm)
     check_examples(data["examples"], resolved, task, f"dataset {dataset!r} v{data['version']}")
-    fields = {"name": name or f"{prompt_name}@v{found['version']}", "evaluators": described(resolved),
-              "task": {"kind": "prompt", "name": prompt_name, "version": found["version"]}}
+    fields = {"name": name or f"{prompt_name}@v{found['version']}", "evaluators": described(resolved, evaluators),
+              "task": {"kind": "prompt", "name": prompt_name, "version": found["version"],
+                       **({"rerun_of": rerun_of} if rerun_of is not None else {})}}
     exp_id = store.create_experiment(engine, project, dataset, data["version"], fields, total=2 * len(data["examples"]))
     return StoredRun(data["examples"], task, list(resolved), llm.max_concurrency), exp_id
 
@@ -290,7 +300,12 @@ def start_stored(engine: Engine, project: str, dataset: str, *, prompt: str, eva
     Bad input is still raised here, before anything is stored; `on_done` runs after (e.g. flush traces)."""
     run, exp_id = prepare_stored(engine, project, dataset, prompt=prompt, evaluators=evaluators, version=version,
                                  name=name, llm=llm)
+    return in_background(engine, project, exp_id, run, tracer=tracer, on_done=on_done)
 
+
+def in_background(engine: Engine, project: str, exp_id: int, run: StoredRun, *, tracer: Any | None = None,
+                  on_done: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Execute a prepared experiment on a daemon thread; returns it `running`."""
     def target() -> None:
         try:
             execute_stored(engine, exp_id, run, tracer=tracer)

@@ -6,7 +6,8 @@
 The first time a judge runs for a project, its built-in template is pushed as version 1 of the
 prompt `tenbin-judge-<judge>` (author "tenbin"), so a team edits, diffs, labels and rolls it back
 like any prompt. A judge uses the version labelled `production` if there is one, else the newest;
-its results then say `hallucination@v3`, the registry version (built-ins say `hallucination@2`).
+its results then say `hallucination@v3`, the registry version (built-ins say `hallucination@2`); a
+re-run of a stored run holds each judge to the version it used (`Pinned`).
 An edited template may use the judge's own fields and `labels`/`json_rule`; one asking for anything
 else is refused, naming the variable, before any model call. Only runs for a project read the
 registry: `tenbin.evals.evaluate` on a hand-built input and calibration without a project use the
@@ -15,15 +16,16 @@ built-in (or an in-process `templates.override`, which wins everywhere).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from tenbin.client import Client
-from tenbin.errors import NotFound
+from tenbin.errors import InvalidInput, NotFound
 from tenbin.evals import judges, templates
 from tenbin.evals.base import Evaluator
 from tenbin.prompts import registry
@@ -64,6 +66,33 @@ class Remote:
 
     def push(self, version: Mapping[str, Any]) -> dict[str, Any]:
         return self.client.push_prompt(dict(version), self.project)
+
+
+@dataclass(frozen=True)
+class Pinned(Local):
+    """The project's registry with some judges held to the template version an earlier run used (a
+    re-run). A pinned version that is gone is an error, never a quiet switch to another version."""
+
+    versions: Mapping[str, int] = field(default_factory=dict)
+    """Judge name → version of its `tenbin-judge-<judge>` prompt."""
+
+    def get(self, name: str, label: str | None) -> dict[str, Any]:
+        judge = name.removeprefix(PREFIX)
+        if not name.startswith(PREFIX) or judge not in self.versions:
+            return super().get(name, label)
+        try:
+            return registry.get(self.engine, self.project, name, version=self.versions[judge])
+        except NotFound as exc:
+            raise InvalidInput(f"judge {judge!r} ran with version {self.versions[judge]} of its template {name}, "
+                               f"which is gone ({exc})") from exc
+
+
+def pinned(engine: Engine, project: str, described: Sequence[Mapping[str, Any]]) -> Pinned:
+    """The registry with each judge of a stored run (`{"name", "version": "v3", "source": "llm"}`)
+    pinned to the template version it used; built-in versions ("2") are not registry versions."""
+    versions = {e["name"]: int(e["version"][1:]) for e in described
+                if e.get("source") == "llm" and re.fullmatch(r"v\d+", str(e.get("version") or ""))}
+    return Pinned(engine, project, versions)
 
 
 def prompt_name(judge: str) -> str:

@@ -109,6 +109,17 @@ def wait_experiment(experiment_id: int, *, project: str = "default", endpoint: s
     return found
 
 
+def rerun_experiment(experiment_id: int, *, project: str = "default", endpoint: str | None = None,
+                     api_key: str | None = None, background: bool = False,
+                     progress: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
+    """Run a server-run experiment again as a new one: the same prompt version, dataset version,
+    evaluators and judge template versions. Waits (raising if it fails) unless `background`."""
+    started = _call("POST", f"/projects/{project}/experiments/{experiment_id}/rerun", endpoint, api_key)
+    if background:
+        return started
+    return wait_experiment(started["id"], project=project, endpoint=endpoint, api_key=api_key, progress=progress)
+
+
 def get_experiment(experiment_id: int, *, project: str = "default", endpoint: str | None = None,
                    api_key: str | None = None) -> dict[str, Any]:
     return _call("GET", f"/projects/{project}/experiments/{experiment_id}", endpoint, api_key)

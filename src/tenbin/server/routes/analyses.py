@@ -1,5 +1,5 @@
-"""Embedding analyses over REST: start a run (in the background), list runs, a run's status, drift
-and cluster table, its points for the scatter, a cluster's samples, and segments."""
+"""Embedding analyses over REST: start a run (in the background) or run one again, list runs, a
+run's status, drift and cluster table, its points for the scatter, a cluster's samples, and segments."""
 
 from __future__ import annotations
 
@@ -54,6 +54,15 @@ def start_analysis(request: Request, project: str, body: AnalysisIn, auth: Acces
 
     auth.check_project(project)
     return start_in_background(request.app.state.engine, _request(project, body))
+
+
+@router.post("/analyses/{analysis_id}/rerun", status_code=202)
+def rerun_analysis(request: Request, analysis_id: int, auth: Access = Depends(writer)) -> dict[str, Any]:
+    """Start a new run with this run's stored parameters (same resolved windows, model, settings and
+    seed), linked by `params.rerun_of`; 400 while it is still running."""
+    from tenbin.analytics.analysis import rerun_in_background
+
+    return rerun_in_background(request.app.state.engine, analysis_id, auth.project)
 
 
 @router.get("/projects/{project}/analyses")

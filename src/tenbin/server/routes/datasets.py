@@ -1,6 +1,6 @@
 """Datasets and experiments over REST: create a dataset (from examples, span ids or a filter), add or
-remove examples (each change a new version), run a prompt version over it with evaluators, store an
-experiment the SDK ran itself, and compare two experiments."""
+remove examples (each change a new version), run a prompt version over it with evaluators (and run
+such an experiment again), store an experiment the SDK ran itself, and compare two experiments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from tenbin.evals import compare as comparing
-from tenbin.evals import datasets, experiments, runner
+from tenbin.evals import datasets, experiment_reruns, experiments, runner
 from tenbin.server.auth import Access, reader, writer
 from tenbin.server.routes.evals import judge_tracing
 from tenbin.store import datasets as store
@@ -116,6 +116,17 @@ async def run_experiment(request: Request, project: str, name: str, body: RunIn,
     return await run_in_threadpool(experiments.start_stored, request.app.state.engine, project, name,
                                    prompt=body.prompt, evaluators=body.evaluators, version=body.version,
                                    name=body.name, tracer=tracing.tracer, on_done=tracing.flush)
+
+
+@router.post(EXPERIMENTS + "/{experiment_id}/rerun", status_code=202)
+async def rerun_experiment(request: Request, project: str, experiment_id: int,
+                           auth: Access = Depends(writer)) -> dict[str, Any]:
+    """Start a new experiment with this one's prompt version, dataset version, evaluators and judge
+    template versions, linked by `task.rerun_of`; 400 while it is still running. Poll like a start."""
+    auth.check_project(project)
+    tracing = judge_tracing(request)
+    return await run_in_threadpool(experiment_reruns.start_rerun, request.app.state.engine, project, experiment_id,
+                                   tracer=tracing.tracer, on_done=tracing.flush)
 
 
 @router.post(EXPERIMENTS, status_code=201)

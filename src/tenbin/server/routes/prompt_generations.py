@@ -1,6 +1,6 @@
 """Automatic prompt generation over REST: start a run (202: it runs in the background), list runs,
-read one (status, progress, ranked candidates with per-example results), and save a candidate as
-a new prompt version. The run uses the server's model (TENBIN_LLM_*); its LLM calls are traced into
+read one (status, progress, ranked candidates with per-example results), run one again, and save a
+candidate as a new prompt version. The run uses the server's model (TENBIN_LLM_*); its LLM calls are traced into
 the `tenbin-evals` project, like judges', never into the user's project."""
 
 from __future__ import annotations
@@ -70,6 +70,21 @@ def get_run(request: Request, run_id: int, results: bool = True, auth: Access = 
     found = runs.get_run(request.app.state.engine, run_id, results=results)
     auth.check_project(found["project"])
     return found
+
+
+def rerun_run(request: Request, run_id: int, project: str | None = None) -> dict[str, Any]:
+    """Run `run_id` again with the server's model, traced like a start (the UI uses this too)."""
+    tracing = judge_tracing(request)
+    return runs.rerun(request.app.state.engine, run_id, project=project, tracer=tracing.tracer, on_done=tracing.flush)
+
+
+@router.post(ONE + "/rerun", status_code=202)
+async def rerun(request: Request, run_id: int, auth: Access = Depends(writer)) -> dict[str, Any]:
+    """Start a new run with this run's request as it was resolved (dataset version, base prompt
+    version, evaluator and its judge template version), linked by `spec.rerun_of`; 400 while it runs."""
+    found = await run_in_threadpool(runs.get_run, request.app.state.engine, run_id, results=False)
+    auth.check_project(found["project"])
+    return await run_in_threadpool(rerun_run, request, run_id)
 
 
 @router.post(ONE + "/candidates/{position}/save", status_code=201)

@@ -1,6 +1,7 @@
 """`/projects/{project}/datasets`: datasets (with a create form), one dataset (versions, examples,
 its experiments, an "Add to dataset" form taking span ids or a filter, a compare picker), one
-experiment's results, and two experiments side by side with aggregate deltas."""
+experiment's results (its "Run again" button posts to pages/reruns.py), and two experiments side by
+side with aggregate deltas."""
 
 from __future__ import annotations
 
@@ -121,11 +122,15 @@ def compare_page(request: Request, project: str, a: int, b: int, access: Access 
     return render(request, "experiment_compare.html", project=project, nav="datasets", access=access, diff=diff)
 
 
+def experiment_context(engine: Engine, access: Access, project: str, experiment_id: int) -> dict[str, Any]:
+    exp = store.get_experiment(engine, project, experiment_id)
+    names = sorted({s["evaluator"] for r in exp["results"] for s in r["scores"] or []})
+    rows = [{**r, "by": {s["evaluator"]: s for s in r["scores"] or []}} for r in exp["results"]]
+    return {"project": project, "nav": "datasets", "access": access, "exp": exp, "names": names, "rows": rows,
+            "created": _iso(exp["created_us"]), "can_write": "write" in access.scopes, "rerun_error": None}
+
+
 @router.get(EXPERIMENTS + "/{experiment_id}", response_class=HTMLResponse)
 def experiment_page(request: Request, project: str, experiment_id: int, access: Access = Depends(ui_access)) -> HTMLResponse:
     access.check_project(project)
-    exp = store.get_experiment(request.app.state.engine, project, experiment_id)
-    names = sorted({s["evaluator"] for r in exp["results"] for s in r["scores"] or []})
-    rows = [{**r, "by": {s["evaluator"]: s for s in r["scores"] or []}} for r in exp["results"]]
-    return render(request, "experiment.html", project=project, nav="datasets", access=access, exp=exp,
-                  names=names, rows=rows, created=_iso(exp["created_us"]))
+    return render(request, "experiment.html", **experiment_context(request.app.state.engine, access, project, experiment_id))
