@@ -135,6 +135,9 @@ def test_a_judge_template_is_edited_in_the_registry_and_the_rule_then_uses_it(pa
     page.get_by_label("Label to move").fill("production")
     page.get_by_role("button", name="Save version").click()
     expect(page.locator("tr[data-version='2'] .badge")).to_have_text("production")
+    page.goto(f"{live['url']}/projects/{PROJECT}/prompts")
+    expect(page.locator("tr[data-prompt='tenbin-judge-answer_relevance'] .role")).to_have_text(
+        "· template of the answer_relevance judge")
 
     trace = ask(live["url"], 1)
     page.goto(live["url"] + PAGE)

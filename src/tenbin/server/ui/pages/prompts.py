@@ -12,7 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
+from tenbin.analytics.reports import PROMPT_NAME as REPORT_PROMPT
 from tenbin.errors import InvalidInput, NotFound
+from tenbin.evals import judge_prompts
 from tenbin.prompts import experiments, registry
 from tenbin.server.auth import Access
 from tenbin.server.ui import prompt_panels as panels
@@ -25,13 +27,23 @@ router = APIRouter()
 def _iso(us: int | None) -> str | None:
     """Registry times are microseconds; the UI's `time` filter reads ISO-8601."""
     return None if us is None else datetime.fromtimestamp(us / 1e6, timezone.utc).isoformat()
+
+
 BASE = "/projects/{project}/prompts"
+
+
+def _role(name: str) -> str | None:
+    """What tenbin itself uses a prompt for (its judges' and cluster reports' templates), if anything."""
+    if name.startswith(judge_prompts.PREFIX):
+        return f"template of the {name.removeprefix(judge_prompts.PREFIX)} judge"
+    return "template of the LLM cluster reports" if name == REPORT_PROMPT else None
 
 
 @router.get(BASE, response_class=HTMLResponse)
 def prompts(request: Request, project: str, access: Access = Depends(ui_access)) -> HTMLResponse:
     access.check_project(project)
-    items = [{**p, "updated": _iso(p["updated_us"])} for p in registry.list_prompts(request.app.state.engine, project)]
+    items = [{**p, "updated": _iso(p["updated_us"]), "role": _role(p["name"])}
+             for p in registry.list_prompts(request.app.state.engine, project)]
     return render(request, "prompts.html", project=project, nav="prompts", access=access, prompts=items)
 
 
