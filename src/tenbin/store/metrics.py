@@ -7,7 +7,10 @@ million spans (and sorting their latencies) takes seconds, which no overview pag
 Span ids are random 64-bit numbers (OpenTelemetry), so `span_id < "0400"` holds for 1/64 of any
 set of spans independently of time, kind or outcome; the index `ix_spans_project_sample` (led by
 project and span id, covering time, status, latency and tokens) reads such a slice without
-touching the table. A 1/64 probe estimates the selection's size; above `EXACT_MAX_SPANS` the
+touching the table. That index is partial (ids below `SAMPLED_IDS_BELOW`, a quarter of them), so
+a slice query also states that bound as SQL text (`id_slice`): neither SQLite nor a generic PostgreSQL
+plan proves that `span_id < '0400'` (a bound parameter) implies the index's `span_id < '4000'`. A 1/64 probe
+estimates the selection's size; above `EXACT_MAX_SPANS` the
 summary reads a slice of about `SAMPLE_SPANS` spans, scales counts and token sums by the inverse
 of the fraction, and reports the fraction as `sample_fraction` (1.0 means every span was read).
 Rates and percentiles come from the sampled spans as they are; a group with no sampled span is
@@ -19,10 +22,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
 from tenbin.errors import InvalidInput
 from tenbin.store.models import Feedback, Span
+from tenbin.store.models.core import SAMPLED_IDS_BELOW
 from tenbin.store.queries import SpanQuery, iso, span_conditions
 
 EXACT_MAX_SPANS = 100_000
@@ -69,7 +81,7 @@ def summary(engine: Engine, q: SpanQuery, bucket_seconds: int | None = None,
         conds = span_conditions(conn, q)
         fraction = sample_fraction(conn, q, conds)
         if fraction < 1:
-            conds = [*conds, Span.span_id < _id_below(fraction)]
+            conds = [*conds, *id_slice(_id_below(fraction))]
         dialect = conn.dialect.name
         stmt = select(
             bucket.label("bucket"), group.label("grp"), func.count().label("count"),
@@ -102,8 +114,16 @@ def _slice(fraction: float) -> float:
     return int(_id_below(fraction), 16) / _ID_SLOTS
 
 
+def id_slice(below: str) -> list[ColumnElement[bool]]:
+    """`span_id < below`, plus the sample index's own bound as SQL text when the slice lies within it."""
+    conds = [Span.span_id < below]
+    if below <= SAMPLED_IDS_BELOW:
+        conds.append(Span.span_id < literal_column(f"'{SAMPLED_IDS_BELOW}'"))
+    return conds
+
+
 def _probe_count(conn: Any, conds: list[Any]) -> int:
-    return conn.execute(select(func.count()).select_from(Span).where(*conds, Span.span_id < PROBE)).scalar_one()
+    return conn.execute(select(func.count()).select_from(Span).where(*conds, *id_slice(PROBE))).scalar_one()
 
 
 def sample_fraction(conn: Any, q: SpanQuery, conds: list[Any]) -> float:

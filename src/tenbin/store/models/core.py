@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenbin.store.models.base import Base, Json, utcnow
@@ -51,11 +62,49 @@ class Trace(Base):
     )
 
 
+SAMPLED_IDS_BELOW = "4000"
+"""`ix_spans_project_sample` holds only spans whose id sorts below this (a quarter of random ids):
+a sampled summary reads at most that quarter (see `tenbin.store.metrics`), so the other three
+quarters would be index entries every insert pays for and no query reads."""
+
+
+def _partial(name: str, columns: tuple[str, ...], where: str) -> Index:
+    """An index over only the rows matching `where`, on both dialects (same SQL text on each)."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+
+
+def _span_indexes() -> tuple[Index, ...]:
+    """The spans indexes, each kept because a query reads it (see migration 0014 for which).
+
+    Every secondary index is paid for by every ingested span, so an index on a rare value
+    (errors, spans that carry a model, prompt or token counts) is partial: the rows without
+    the value cost nothing, and a filter on the value (`model == "x"` implies `model IS NOT
+    NULL`) still reads it. `parent_id` has no index: no query looks spans up by parent.
+    """
+    return (
+        Index("ix_spans_project_start", "project_id", "start_us"),
+        Index("ix_spans_project_kind_start", "project_id", "kind", "start_us"),
+        Index("ix_spans_project_latency", "project_id", "latency_ms"),
+        _partial("ix_spans_project_errors", ("project_id", "start_us"), "status = 'ERROR'"),
+        _partial("ix_spans_project_model", ("project_id", "model", "start_us"), "model IS NOT NULL"),
+        _partial("ix_spans_session_step", ("session_id", "session_step"), "session_id IS NOT NULL"),
+        _partial("ix_spans_project_user", ("project_id", "user_id"), "user_id IS NOT NULL"),
+        _partial("ix_spans_prompt", ("project_id", "prompt_name", "prompt_version", "start_us"),
+                 "prompt_name IS NOT NULL"),
+        _partial("ix_spans_project_prompt_tokens", ("project_id", "prompt_tokens"), "prompt_tokens IS NOT NULL"),
+        _partial("ix_spans_project_completion_tokens", ("project_id", "completion_tokens"),
+                 "completion_tokens IS NOT NULL"),
+        _partial("ix_spans_project_sample", ("project_id", "span_id", "start_us", "status", "latency_ms",
+                                             "prompt_tokens", "completion_tokens", "total_tokens"),
+                 f"span_id < '{SAMPLED_IDS_BELOW}'"),
+    )
+
+
 class Span(Base):
     __tablename__ = "spans"
     span_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     trace_id: Mapped[str] = mapped_column(String(32), index=True)
-    parent_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(16))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(500))
     kind: Mapped[str] = mapped_column(String(16))
@@ -84,20 +133,7 @@ class Span(Base):
     meta: Mapped[Any] = mapped_column("metadata", Json, nullable=True)
     attributes: Mapped[Any] = mapped_column(Json, nullable=True)
     events: Mapped[Any] = mapped_column(Json, nullable=True)
-    __table_args__ = (
-        Index("ix_spans_project_start", "project_id", "start_us"),
-        Index("ix_spans_project_kind_start", "project_id", "kind", "start_us"),
-        Index("ix_spans_project_status", "project_id", "status"),
-        Index("ix_spans_project_latency", "project_id", "latency_ms"),
-        Index("ix_spans_project_model", "project_id", "model"),
-        Index("ix_spans_session_step", "session_id", "session_step"),
-        Index("ix_spans_project_user", "project_id", "user_id"),
-        Index("ix_spans_prompt", "project_id", "prompt_name", "prompt_version"),
-        Index("ix_spans_project_prompt_tokens", "project_id", "prompt_tokens"),
-        Index("ix_spans_project_completion_tokens", "project_id", "completion_tokens"),
-        Index("ix_spans_project_sample", "project_id", "span_id", "start_us", "status", "latency_ms",
-              "prompt_tokens", "completion_tokens", "total_tokens"),
-    )
+    __table_args__ = _span_indexes()
 
 
 class Feedback(Base):
