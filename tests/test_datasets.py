@@ -78,6 +78,17 @@ def test_csv_with_bad_rows_reports_every_bad_line(tmp_path: Path) -> None:
     assert good == [{"input": "hello", "expected": "hi", "metadata": {"topic": "greet", "k": 1}, "source_span_id": None}]
 
 
+def test_past_fifty_bad_rows_the_rest_are_still_named_by_line() -> None:
+    text = "\n".join('{"input": ""}' if n % 2 else '{"input": "fine"}' for n in range(1, 131))
+    with pytest.raises(InvalidInput) as caught:
+        datasets.parse(text, "jsonl")
+    message = str(caught.value)
+    odd = list(range(1, 131, 2))
+    assert message.startswith("65 bad row(s), nothing imported")
+    assert [line.split(":")[0] for line in message.splitlines()[1:51]] == [f"line {n}" for n in odd[:50]]
+    assert message.splitlines()[-1] == "also bad, lines: " + ", ".join(map(str, odd[50:]))
+
+
 def test_a_rest_import_with_one_bad_example_stores_nothing(server, engine: Engine) -> None:  # type: ignore[no-untyped-def]
     body = {"name": "faq", "examples": [{"input": "fine"}, {"input": ""}, {"input": 3}]}
     response = httpx.post(f"{server.url}/api/v1/projects/shop/datasets", json=body)

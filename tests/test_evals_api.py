@@ -162,7 +162,7 @@ def test_sdk_runs_server_evaluators_and_local_functions_alike(server, engine, ju
     assert feedback["qa_correctness"]["label"] == "correct"
 
 
-def test_judging_inside_a_traced_app_never_adds_spans_to_its_project(server, engine) -> None:  # type: ignore[no-untyped-def]
+def test_judging_inside_a_traced_app_traces_the_judge_into_tenbin_evals_not_the_apps_project(server, engine) -> None:  # type: ignore[no-untyped-def]
     with ScriptedLLM(script=lambda m: '{"label": "non_toxic"}') as model:
         tenbin.init(server.url, project="app")
         try:
@@ -173,5 +173,6 @@ def test_judging_inside_a_traced_app_never_adds_spans_to_its_project(server, eng
         finally:
             tenbin.shutdown()
     with engine.connect() as conn:
-        names = conn.execute(select(Span.name)).scalars().all()
-    assert names == ["handler"]
+        rows = conn.execute(select(Project.name, Span.name, Span.trace_id).join(Project, Project.id == Span.project_id)).all()
+    assert sorted((project, name) for project, name, _ in rows) == [("app", "handler"), (EVALS_PROJECT, "judge.toxicity")]
+    assert len({trace for _, _, trace in rows}) == 2

@@ -96,3 +96,36 @@ def test_malformed_calibration_rows_are_all_reported_with_their_line(tmp_path: P
     message = str(err.value)
     assert "line 2: label is not one of non_toxic, toxic" in message and "line 3:" in message
     assert "line 4: unknown fields colour" in message and "line 1:" not in message
+
+
+def _pieces(case: Any) -> list[str]:
+    example = case.example
+    texts = [example.input, example.output, example.reference, *(example.context or [])]
+    texts += [m["content"] for m in example.conversation or []]
+    return [t for t in texts if t]
+
+
+def oracle_for(judge: str) -> Any:
+    """A model that gives each case's shipped label: the case whose texts all appear in the prompt
+    (the longest such match, so a case is never mistaken for one whose texts it contains)."""
+    cases = load_set(judge)
+
+    def answer(messages: list[dict[str, Any]]) -> str:
+        prompt = "\n".join(m["content"] for m in messages)
+        matches = [c for c in cases if all(p in prompt for p in _pieces(c))]
+        assert matches, "prompt holds no calibration case"
+        best = max(matches, key=lambda c: sum(map(len, _pieces(c))))
+        return json.dumps({"label": best.label})
+
+    return answer
+
+
+@pytest.mark.parametrize("judge", sorted(judges.SPECS))
+def test_every_shipped_set_calibrates_end_to_end_and_a_perfect_judge_scores_kappa_one(judge: str) -> None:
+    with ScriptedLLM(script=oracle_for(judge)) as oracle:
+        report = calibrate(judge, LLM(oracle.base_url, oracle.model))
+    n = len(load_set(judge))
+    assert (report.n, report.unparseable, report.accuracy, report.kappa) == (n, 0, 1.0, pytest.approx(1.0))
+    counts = Counter(c.label for c in load_set(judge))
+    assert report.confusion == [[counts[a] if a == b else 0 for b in [*report.labels, "unparseable"]]
+                                for a in report.labels]

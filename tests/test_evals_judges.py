@@ -144,3 +144,26 @@ def test_model_that_is_down_is_an_error_not_a_verdict() -> None:
     llm = LLM(f"http://127.0.0.1:{free_port()}/v1", "m", max_retries=0)
     with pytest.raises(LLMUnavailable, match="TENBIN_LLM_BASE_URL"):
         ev.evaluate(QA, ["hallucination"], llm)
+
+
+def test_judges_run_in_parallel_up_to_the_models_concurrency_and_never_beyond(scripted) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def slow(messages: list[dict[str, Any]]) -> str:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.15)
+        with lock:
+            state["now"] -= 1
+        return '{"label": "non_toxic"}'
+
+    server, _ = scripted(slow)
+    llm = LLM(server.base_url, server.model, max_concurrency=3)
+    inputs = [EvalInput(output=f"reply {i}", span_id=f"{i:016x}") for i in range(12)]
+    results = list(ev.run(inputs, ev.resolve(["toxicity"], llm)))
+    assert [r.label for r in results] == ["non_toxic"] * 12
+    assert state["peak"] == 3

@@ -99,14 +99,15 @@ def _judge(messages: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def flaky_model() -> Iterator[dict[str, Any]]:
-    """A scripted model that answers 503 while `state["down"]` is true."""
-    state: dict[str, Any] = {"down": True}
+    """A scripted model that answers `state["status"]` (503 unless changed) while `state["down"]` is true."""
+    state: dict[str, Any] = {"down": True, "status": 503}
     app = create_scripted_app(_judge)
 
     @app.middleware("http")
     async def unavailable(request: Request, call_next: Any) -> Any:
         if state["down"]:
-            return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}}, status_code=503)
+            body = {"error": {"message": "overloaded", "type": "server_error"}}
+            return JSONResponse(body, status_code=state["status"], headers={"Retry-After": "1"})
         return await call_next(request)
 
     with LoopbackServer(app) as srv:
@@ -140,6 +141,20 @@ def test_llm_down_backs_off_exponentially_keeps_the_backlog_and_recovers(engine:
     assert (rule["failures"], rule["last_error"], rule["next_attempt_us"], rule["backlog"]) == (0, None, None, 0)
     judged = feedback_of(engine, "answer_relevance")
     assert {f["span_id"] for f in judged} >= set(first) and {f["label"] for f in judged} == {"relevant"}
+
+
+def test_the_models_own_rate_limit_429_backs_the_rule_off_with_the_backlog_kept(engine: Engine, flaky_model) -> None:  # type: ignore[no-untyped-def]
+    flaky_model["status"] = 429
+    spans(engine, 3)
+    rules.create(engine, P, "limited", evaluators=["answer_relevance"], backfill=True)
+    [limited] = online.run_pass(engine, P, llm=flaky_model["llm"])
+    assert limited["outcome"] == "failed" and "429" in limited["error"]
+    rule = rules.get(engine, P, "limited")
+    assert (rule["state"], rule["failures"], rule["backlog"], rule["evaluated"]) == ("backing_off", 1, 3, 0)
+    assert feedback_of(engine) == []
+    flaky_model["down"] = False
+    [ok] = online.run_pass(engine, P, force=True, llm=flaky_model["llm"])
+    assert (ok["outcome"], ok["evaluated"], rules.get(engine, P, "limited")["backlog"]) == ("ok", 3, 0)
 
 
 def test_rate_limit_caps_spans_evaluated_per_minute(engine: Engine) -> None:

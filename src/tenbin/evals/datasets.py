@@ -56,23 +56,30 @@ def check_all(rows: Iterable[tuple[int | str, Any]], what: str = "line") -> list
     """Normalize every (line, raw) row; if any is bad, raise one error listing every bad line.
     A row that could not even be read arrives as an InvalidInput saying why."""
     good: list[dict[str, Any]] = []
-    bad: list[str] = []
+    bad: list[tuple[int | str, str]] = []
     for line, raw in rows:
         try:
             if isinstance(raw, InvalidInput):
                 raise raw
             good.append(normalize(raw))
         except InvalidInput as exc:
-            bad.append(f"{what} {line}: {exc}")
+            bad.append((line, str(exc)))
     if bad:
-        more = f"\n… and {len(bad) - MAX_REPORTED} more" if len(bad) > MAX_REPORTED else ""
-        raise InvalidInput(f"{len(bad)} bad row(s), nothing imported; fix them and import again:\n"
-                           + "\n".join(bad[:MAX_REPORTED]) + more)
+        raise InvalidInput(_bad_rows_message(bad, what))
     if not good:
         raise InvalidInput("no examples: the file or list is empty")
     if len(good) > MAX_EXAMPLES:
         raise InvalidInput(f"at most {MAX_EXAMPLES} examples at once; got {len(good)}: split the file")
     return good
+
+
+def _bad_rows_message(bad: list[tuple[int | str, str]], what: str) -> str:
+    """Every bad row by its line; past MAX_REPORTED, the rest by line number only, so the message stays
+    readable while still naming every row to fix."""
+    shown = "\n".join(f"{what} {line}: {reason}" for line, reason in bad[:MAX_REPORTED])
+    rest = [str(line) for line, _ in bad[MAX_REPORTED:]]
+    more = f"\nalso bad, {what}s: {', '.join(rest)}" if rest else ""
+    return f"{len(bad)} bad row(s), nothing imported; fix them and import again:\n{shown}{more}"
 
 
 def _jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:

@@ -22,6 +22,7 @@ from tenbin.evals.base import EvalInput, EvalResult, Evaluator, MissingField
 from tenbin.evals.tracing import JudgeTracing
 from tenbin.llm import LLM
 from tenbin.sdk.routing import routed
+from tenbin.sdk.setup import evals_tracer
 from tenbin.store import queries
 from tenbin.store.feedback import add_feedback
 
@@ -81,8 +82,8 @@ def run(inputs: Iterable[EvalInput], evaluators: Sequence[Evaluator], *, tracer:
 
 
 def evaluate(example: EvalInput, specs: Sequence[registry.Spec], llm: LLM | None = None) -> list[EvalResult]:
-    """Evaluate one hand-built input (nothing stored, judge calls untraced)."""
-    return list(run([example], registry.resolve(specs, llm)))
+    """Evaluate one hand-built input (nothing stored); judge calls go to `tenbin-evals` once `tenbin.init` ran."""
+    return list(run([example], registry.resolve(specs, llm), tracer=evals_tracer()))
 
 
 def select_spans(engine: Engine, project: str, filter: str = "", limit: int = 100) -> list[str]:

@@ -23,6 +23,7 @@ from tenbin.errors import TenbinError
 from tenbin.evals import experiments, judge_prompts, registry
 from tenbin.evals.datasets import read_file
 from tenbin.llm import LLM
+from tenbin.sdk.setup import evals_tracer
 
 
 def _call(method: str, path: str, endpoint: str | None, api_key: str | None, **kwargs: Any) -> Any:
@@ -85,7 +86,7 @@ def run_experiment(dataset: str, task: str | Callable[[Any], Any], evaluators: S
         resolved = judge_prompts.bind(registry.resolve(evaluators, llm), judge_prompts.Remote(client, project))
     fn = experiments.function_task(task)
     experiments.check_examples(data["examples"], resolved, fn, f"dataset {dataset!r} v{data['version']}")
-    results = experiments.execute(data["examples"], fn, resolved, workers=1)
+    results = experiments.execute(data["examples"], fn, resolved, tracer=evals_tracer(), workers=1)
     label = name or getattr(task, "__name__", "function")
     body = {"dataset": dataset, "version": data["version"], "name": label,
             "task": {"kind": "function", "name": getattr(task, "__qualname__", label)},

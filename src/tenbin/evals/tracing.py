@@ -20,8 +20,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from tenbin import semconv as sc
 from tenbin.decode import to_rows
 from tenbin.ingest import Ingestor
+from tenbin.sdk.setup import EVALS_PROJECT
 
-EVALS_PROJECT = "tenbin-evals"
+__all__ = ["EVALS_PROJECT", "JudgeTracing", "StoreExporter"]
 log = logging.getLogger("tenbin.evals")
 
 

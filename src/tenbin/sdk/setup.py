@@ -12,7 +12,7 @@ import threading
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from tenbin import config
@@ -21,6 +21,9 @@ from tenbin.sdk.context import ScopeProcessor
 from tenbin.sdk.feedback import PendingFeedback
 from tenbin.sdk.state import STATE
 from tenbin.sdk.values import DEFAULT_MAX_CHARS
+
+EVALS_PROJECT = "tenbin-evals"
+"""Where tenbin's own judge calls are traced, from an app (`evals_tracer`) or the server (`evals.tracing`)."""
 
 log = logging.getLogger("tenbin.sdk")
 
@@ -72,16 +75,29 @@ def _otlp_exporter(base: str, api_key: str, timeout: float) -> SpanExporter:
     return OTLPSpanExporter(endpoint=f"{base}/v1/traces", headers=headers, timeout=timeout)
 
 
+def evals_tracer() -> Tracer | None:
+    """A tracer for tenbin's own judge calls made in this process (`tenbin.evals.evaluate`, function-task
+    experiments): they go to the server's `tenbin-evals` project, never the app's. None while tenbin is off.
+    Built on first use, since most apps never judge; `init` and `shutdown` close it with the app's."""
+    with _LOCK:
+        if STATE.tracer is None or not STATE.endpoint:
+            return None
+        if STATE.evals_provider is None:
+            provider = TracerProvider(resource=Resource.create({sc.PROJECT_NAME: EVALS_PROJECT}))
+            provider.add_span_processor(BatchSpanProcessor(_otlp_exporter(STATE.endpoint, STATE.api_key, STATE.timeout)))
+            STATE.evals_provider = provider
+        return STATE.evals_provider.get_tracer("tenbin.evals")
+
+
 def flush(timeout_s: float | None = None) -> bool:
     """Export every finished span now; True when that finished in time.
 
     A server that is down is not an error here: OpenTelemetry logs the failed export and drops it.
     """
-    provider = STATE.provider
-    if provider is None:
-        return True
+    providers = [p for p in (STATE.provider, STATE.evals_provider) if p is not None]
+    millis = int(1000 * (timeout_s if timeout_s is not None else STATE.timeout * 3))
     try:
-        return provider.force_flush(int(1000 * (timeout_s if timeout_s is not None else STATE.timeout * 3)))
+        return all([p.force_flush(millis) for p in providers])
     except Exception:  # noqa: BLE001 - flushing must never break the app
         log.debug("tenbin: flush failed", exc_info=True)
         return False
@@ -94,9 +110,9 @@ def shutdown() -> None:
 
 
 def _close() -> None:
-    provider = STATE.provider
-    STATE.tracer = STATE.provider = STATE.batch = STATE.pending = None
-    if provider is not None:
+    providers = [p for p in (STATE.provider, STATE.evals_provider) if p is not None]
+    STATE.tracer = STATE.provider = STATE.batch = STATE.pending = STATE.evals_provider = None
+    for provider in providers:
         try:
             provider.shutdown()
         except Exception:  # noqa: BLE001

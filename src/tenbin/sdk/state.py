@@ -21,6 +21,8 @@ class State:
     batch: BatchSpanProcessor | None = None
     pending: Any = None
     """The `PendingFeedback` processor of this set-up."""
+    evals_provider: TracerProvider | None = None
+    """Judge calls made in this process go here (project `tenbin-evals`); see `setup.evals_tracer`."""
     endpoint: str = ""
     project: str = ""
     api_key: str = ""
