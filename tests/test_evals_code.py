@@ -114,3 +114,5 @@ def test_catalog_lists_code_checks_and_judges_with_versions() -> None:
     assert by_name["hallucination"]["labels"] == ["factual", "hallucinated"]
     assert "{{ context }}" in by_name["hallucination"]["template"]["user"]
     assert by_name["qa_correctness"]["requires"] == ["input", "output", "reference"]
+    assert by_name["regex"]["parameters"] == [{"name": "pattern", "required": True}, {"name": "flags", "required": False}]
+    assert [p["name"] for p in by_name["qa_correctness"]["parameters"]] == ["retries", "max_tokens"]

@@ -152,10 +152,16 @@ def _compile(pattern: str, flags: str) -> re.Pattern[str]:
         raise InvalidInput(f"regex: invalid pattern {pattern!r}: {exc}") from exc
 
 
+def parameters(fn: Check) -> list[dict[str, Any]]:
+    """The check's parameters (after the example) and whether each is required: what a caller may pass."""
+    after_example = list(inspect.signature(fn).parameters.values())[1:]
+    return [{"name": p.name, "required": p.default is p.empty} for p in after_example]
+
+
 def _check_params(name: str, fn: Check, params: dict[str, Any]) -> None:
     """Bind `params` against the check's keyword-only parameters and validate what can be validated."""
     sig = inspect.signature(fn)
-    accepted = [p for p in list(sig.parameters)[1:]]
+    accepted = [p["name"] for p in parameters(fn)]
     try:
         sig.bind(EvalInput(), **params)
     except TypeError as exc:

@@ -38,9 +38,10 @@ from tenbin.sdk.routing import routed
 from tenbin.store import datasets as store
 
 CHAT_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
-_FIELD_SOURCES = {"input": "the example's `input`", "reference": "the example's `expected` output",
-                  "context": "metadata.context (a list of document texts)",
-                  "conversation": "metadata.conversation (a list of {role, content})"}
+FIELD_SOURCES = {"input": "the example's `input`", "reference": "the example's `expected` output",
+                 "context": "metadata.context (a list of document texts)",
+                 "conversation": "metadata.conversation (a list of {role, content})"}
+"""Where an experiment takes each field an evaluator may need from (its errors and the UI's form say so)."""
 
 
 @dataclass
@@ -134,7 +135,7 @@ def check_examples(examples: Sequence[Mapping[str, Any]], evaluators: Sequence[E
             missing = [e["id"] for e in examples if getattr(eval_input(e, None), name) in (None, "", [])]
             if missing:
                 raise InvalidInput(
-                    f"evaluator {evaluator.name!r} needs the field {name!r} ({_FIELD_SOURCES.get(name, name)}), which is "
+                    f"evaluator {evaluator.name!r} needs the field {name!r} ({FIELD_SOURCES.get(name, name)}), which is "
                     f"empty on {len(missing)} of {len(examples)} examples of {where} (ids {missing[:10]}): fill it in, "
                     "or choose evaluators that do not need it")
     for example in examples if isinstance(task, PromptTask) else ():

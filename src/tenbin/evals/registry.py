@@ -54,13 +54,16 @@ def resolve(specs: Sequence[Spec], llm: LLM | None = None) -> list[Evaluator]:
 
 
 def catalog(prompts: judge_prompts.Prompts | None = None) -> list[dict[str, Any]]:
-    """Every evaluator with its version, source, needed fields and (judges) labels and template:
-    the built-in one, or with `prompts` the one that project's judges use (nothing is pushed)."""
+    """Every evaluator with its version, source, needed fields, the `parameters` it accepts and (judges)
+    labels and template: the built-in one, or with `prompts` the one that project's judges use (nothing
+    is pushed)."""
     items: list[dict[str, Any]] = []
     for name in sorted({*code.BUILTIN, *code.USER}):
         fn, requires = (code.USER[name][0], code.USER[name][2]) if name in code.USER else code.BUILTIN[name]
         version = code.USER[name][1] if name in code.USER else "1"
-        items.append(code.CodeEvaluator(name, fn, version, requires).describe())
+        items.append({**code.CodeEvaluator(name, fn, version, requires).describe(), "parameters": code.parameters(fn)})
+    judge_params = [{"name": p, "required": False} for p in JUDGE_PARAMS]
     for spec in judges.SPECS.values():
-        items.append(judges.describe(spec, judge_prompts.current(prompts, spec.name) if prompts else None))
+        template = judge_prompts.current(prompts, spec.name) if prompts else None
+        items.append({**judges.describe(spec, template), "parameters": judge_params})
     return items
