@@ -133,8 +133,7 @@ def _validate(span: Any, seen: set[str]) -> str | None:
 
 def span_row(span: Any) -> dict[str, Any]:
     """Map one OTLP span onto the columns of `spans`; unknown attributes are kept in `attributes`."""
-    attrs = {kv.key: any_value(kv.value) for kv in span.attributes}
-    lists = _pop_lists(attrs)
+    attrs, lists = _attributes(span.attributes)
     start_us = span.start_time_unix_nano // 1000
     end_us = span.end_time_unix_nano // 1000
     kind = str(attrs.pop(sc.SPAN_KIND, "UNKNOWN") or "UNKNOWN").upper()
@@ -176,15 +175,27 @@ def span_row(span: Any) -> dict[str, Any]:
     return row
 
 
-def _pop_lists(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Rebuild OpenInference's flattened lists (`llm.input_messages.0.message.role`) as lists."""
+_LIST_DOTTED = tuple(prefix + "." for prefix in sc.LIST_PREFIXES)
+
+
+def _attributes(pairs: Any) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """A span's attributes as a dict, with OpenInference's flattened lists
+    (`llm.input_messages.0.message.role`) set apart and rebuilt as lists. One pass, scalars read
+    inline: this loop runs for every attribute of every ingested span."""
+    attrs: dict[str, Any] = {}
     found: dict[str, dict[str, Any]] = {}
-    for key in [k for k in attrs if k.startswith(sc.LIST_PREFIXES)]:
-        for prefix in sc.LIST_PREFIXES:
-            if key.startswith(prefix + "."):
-                found.setdefault(prefix, {})[key[len(prefix) + 1 :]] = attrs.pop(key)
-                break
-    return {prefix: _unflatten(flat) for prefix, flat in found.items()}
+    for kv in pairs:
+        value, key = kv.value, kv.key
+        which = value.WhichOneof("value")
+        item = getattr(value, which) if which in _SCALARS else any_value(value)
+        if key.startswith(_LIST_DOTTED):
+            for dotted in _LIST_DOTTED:
+                if key.startswith(dotted):
+                    found.setdefault(dotted[:-1], {})[key[len(dotted):]] = item
+                    break
+        else:
+            attrs[key] = item
+    return attrs, {prefix: _unflatten(flat) for prefix, flat in found.items()}
 
 
 def _unflatten(flat: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import JSON, Connection, Dialect, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tenbin.store.engine import dumps_json
 from tenbin.store.models import Project, Span, Trace, utcnow
 
 _spans = Span.__table__
@@ -35,11 +36,44 @@ def ensure_projects(conn: Connection, names: set[str]) -> dict[str, int]:
 
 
 def insert_spans(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert span rows (with `project_id` set); a span already stored is left as it is."""
+    """Insert span rows (with `project_id` set); a span already stored is left as it is.
+
+    Ingest's hot path: the statement is compiled by SQLAlchemy once per dialect, then the rows go to
+    the driver's `executemany` as plain parameters (JSON columns encoded here), which skips
+    SQLAlchemy's per-row parameter processing, a third of the writer's Python time.
+    """
     if not rows:
         return
-    conn.execute(_insert(conn, _spans).on_conflict_do_nothing(index_elements=["span_id"]), rows)
+    sql, keys, positional = _span_insert(conn.dialect)
+    if positional:
+        params: list[Any] = [tuple([_encode(key, row.get(key)) for key in keys]) for row in rows]
+    else:
+        params = [{key: _encode(key, row.get(key)) for key in keys} for row in rows]
+    conn.exec_driver_sql(sql, params)
     _upsert_traces(conn, rows)
+
+
+_JSON_KEYS = frozenset(c.name for c in _spans.columns if isinstance(c.type, JSON))
+
+
+def _encode(key: str, value: Any) -> Any:
+    return dumps_json(value) if value is not None and key in _JSON_KEYS else value
+
+
+_COMPILED: dict[tuple[str, str], tuple[str, tuple[str, ...], bool]] = {}
+
+
+def _span_insert(dialect: Dialect) -> tuple[str, tuple[str, ...], bool]:
+    """The idempotent span INSERT for `dialect`: SQL text, parameter names in order, positional or not."""
+    cache_key = (dialect.name, dialect.paramstyle)
+    if cache_key not in _COMPILED:
+        module = postgresql if dialect.name == "postgresql" else sqlite
+        keys = tuple(c.name for c in _spans.columns)
+        compiled = module.insert(_spans).on_conflict_do_nothing(index_elements=["span_id"]).compile(
+            dialect=dialect, column_keys=list(keys))
+        positional = compiled.positiontup is not None
+        _COMPILED[cache_key] = (str(compiled), tuple(compiled.positiontup or keys), positional)
+    return _COMPILED[cache_key]
 
 
 def _upsert_traces(conn: Connection, rows: list[dict[str, Any]]) -> None:
