@@ -102,6 +102,6 @@ def test_create_dataset_from_a_filter(page: Page, data_server) -> None:  # type:
     page.get_by_label("Name").fill("refunds")
     page.get_by_label("Filter").fill('name == "answer"')
     page.get_by_role("button", name="Create dataset").click()
-    expect(page).to_have_url(f"{srv.url}{DATASETS}/refunds")
+    expect(page).to_have_url(f"{srv.url}{DATASETS}/refunds?added=1")
     expect(page.locator("#examples")).to_contain_text("How do refunds work?")
     expect(page.locator("#examples")).to_contain_text("Billing")

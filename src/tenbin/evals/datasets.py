@@ -16,7 +16,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from sqlalchemy import Engine
@@ -131,12 +131,17 @@ def parse(text: str, fmt: str) -> list[dict[str, Any]]:
     return check_all(list(_csv_rows(text) if fmt == "csv" else _jsonl_rows(text)))
 
 
+def parse_named(name: str, text: str) -> list[dict[str, Any]]:
+    """Examples from a file's text, its format told by the name's extension (a local path or an upload)."""
+    return parse(text, PurePath(name).suffix.lower().lstrip("."))
+
+
 def read_file(path: str | Path) -> list[dict[str, Any]]:
     """Examples from a .csv or .jsonl file."""
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(f"no file at {str(p)!r}; give a .csv or .jsonl file")
-    return parse(p.read_text(encoding="utf-8-sig"), p.suffix.lower().lstrip("."))
+    return parse_named(p.name, p.read_text(encoding="utf-8-sig"))
 
 
 def from_span(span: Mapping[str, Any]) -> dict[str, Any]:

@@ -114,6 +114,14 @@ def list_datasets(engine: Engine, project: str) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def dataset_names(engine: Engine, project: str) -> list[str]:
+    """The project's dataset names, sorted: the choices of an "Add to dataset" picker."""
+    stmt = (select(Dataset.name).join(Project, Project.id == Dataset.project_id)
+            .where(Project.name == project).order_by(Dataset.name))
+    with engine.connect() as conn:
+        return list(conn.execute(stmt).scalars())
+
+
 def get_dataset(engine: Engine, project: str, name: str, version: int | None = None) -> dict[str, Any]:
     """A dataset, its versions (newest first) and the examples of `version` (default: the latest)."""
     with engine.connect() as conn:

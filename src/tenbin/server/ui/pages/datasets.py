@@ -1,5 +1,6 @@
 """`/projects/{project}/datasets`: datasets (with a create form), one dataset (versions, examples,
-its experiments, an "Add to dataset" form taking span ids or a filter, a compare picker), one
+its experiments, an "Add to dataset" form taking span ids, a filter or a CSV/JSONL upload, a compare
+picker), one
 experiment's results (its "Run again" button posts to pages/reruns.py), and two experiments side by
 side with aggregate deltas."""
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
+from starlette.datastructures import UploadFile
 
 from tenbin.errors import Forbidden, InvalidInput, NotFound
 from tenbin.evals import compare as comparing
@@ -26,20 +28,47 @@ from tenbin.store import datasets as store
 router = APIRouter()
 BASE = "/projects/{project}/datasets"
 EXPERIMENTS = "/projects/{project}/experiments"
+MAX_UPLOAD = 20 * 1024 * 1024
 
 
 def _iso(us: int | None) -> str | None:
     return None if us is None else datetime.fromtimestamp(us / 1e6, timezone.utc).isoformat()
 
 
-def _examples_from_form(engine: Engine, project: str, form: dict[str, str]) -> list[dict[str, Any]]:
-    """Span ids (whitespace or comma separated) or a filter; one of the two."""
+def dataset_url(project: str, name: str, added: int | None = None) -> str:
+    """The dataset's page; `added` makes it confirm how many examples just went in."""
+    url = f"/projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}"
+    return url if added is None else f"{url}?added={added}"
+
+
+async def read_upload(request: Request) -> tuple[str, str] | None:
+    """The uploaded file's name and text, or None when the form's file field was left empty."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise InvalidInput(f"{upload.filename} is over {MAX_UPLOAD // 2**20} MB; split it or use `tenbin datasets import`")
+    try:
+        return upload.filename, data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{upload.filename} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                           "save it as UTF-8 CSV or JSONL") from exc
+
+
+def _examples_from_form(engine: Engine, project: str, form: dict[str, str],
+                        file: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Span ids (whitespace or comma separated), a filter, or an uploaded file (name, text); exactly one."""
     ids = [s for s in re.split(r"[\s,]+", form.get("span_ids", "")) if s]
     flt = form.get("filter", "").strip()
-    if ids and flt:
-        raise InvalidInput("give span ids or a filter, not both")
-    if not ids and not flt:
-        raise InvalidInput("give span ids (copy them from a trace page) or a filter such as kind == \"LLM\"")
+    given = [what for what, value in (("span ids", ids), ("a filter", flt), ("a file", file)) if value]
+    if len(given) > 1:
+        raise InvalidInput(f"give one source of examples, not {' and '.join(given)}")
+    if not given:
+        raise InvalidInput("give span ids (copy them from a trace page), a filter such as kind == \"LLM\", "
+                           "or a CSV/JSONL file")
+    if file:
+        return datasets.parse_named(*file)
     limit = form.get("limit", "").strip() or "100"
     if not limit.isdigit():
         raise InvalidInput(f"limit must be a whole number of spans; got {limit!r}")
@@ -72,29 +101,31 @@ async def create(request: Request, project: str, access: Access = Depends(ui_acc
     try:
         if not name:
             raise InvalidInput("name the dataset")
-        examples = await run_in_threadpool(_examples_from_form, engine, project, form)
+        examples = await run_in_threadpool(_examples_from_form, engine, project, form, await read_upload(request))
         await run_in_threadpool(store.create_dataset, engine, project, name, examples,
                                 description=form.get("description", "").strip())
     except (InvalidInput, NotFound) as exc:
         context = await run_in_threadpool(list_context, engine, access, project)
         context.update(error=str(exc), form=form)
         return render(request, "datasets.html", status_code=400, **context)
-    return RedirectResponse(f"/projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}", status_code=303)
+    return RedirectResponse(dataset_url(project, name, len(examples)), status_code=303)
 
 
-def detail_context(engine: Engine, access: Access, project: str, name: str, version: int | None) -> dict[str, Any]:
+def detail_context(engine: Engine, access: Access, project: str, name: str, version: int | None,
+                   added: int | None = None) -> dict[str, Any]:
     data = store.get_dataset(engine, project, name, version)
     runs = [{**r, "created": _iso(r["created_us"])} for r in store.list_experiments(engine, project, name)]
     versions = [{**v, "created": _iso(v["created_us"])} for v in data["versions"]]
     return {"project": project, "nav": "datasets", "access": access, "name": name, "data": data, "versions": versions,
-            "experiments": runs, "error": None, "form": {}, "can_write": "write" in access.scopes}
+            "experiments": runs, "error": None, "form": {}, "can_write": "write" in access.scopes, "added": added}
 
 
 @router.get(BASE + "/{name}", response_class=HTMLResponse)
-def dataset_page(request: Request, project: str, name: str, version: int | None = None,
+def dataset_page(request: Request, project: str, name: str, version: int | None = None, added: int | None = None,
                  access: Access = Depends(ui_access)) -> HTMLResponse:
     access.check_project(project)
-    return render(request, "dataset.html", **detail_context(request.app.state.engine, access, project, name, version))
+    context = detail_context(request.app.state.engine, access, project, name, version, added)
+    return render(request, "dataset.html", **context)
 
 
 @router.post(BASE + "/{name}/examples")
@@ -104,14 +135,14 @@ async def add_examples(request: Request, project: str, name: str, access: Access
     _writable(access, project)
     engine = request.app.state.engine
     try:
-        examples = await run_in_threadpool(_examples_from_form, engine, project, form)
+        examples = await run_in_threadpool(_examples_from_form, engine, project, form, await read_upload(request))
         await run_in_threadpool(store.change_examples, engine, project, name, add=examples,
                                 message=form.get("message", "").strip() or "added from the UI")
     except (InvalidInput, NotFound) as exc:
         context = await run_in_threadpool(detail_context, engine, access, project, name, None)
         context.update(error=str(exc), form=form)
         return render(request, "dataset.html", status_code=400, **context)
-    return RedirectResponse(f"/projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}", status_code=303)
+    return RedirectResponse(dataset_url(project, name, len(examples)), status_code=303)
 
 
 @router.get(EXPERIMENTS + "/compare", response_class=HTMLResponse)

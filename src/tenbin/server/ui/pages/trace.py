@@ -17,6 +17,7 @@ from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, ui_access
 from tenbin.server.ui.similar import similar_panel
+from tenbin.store.datasets import dataset_names
 from tenbin.store.feedback import add_feedback
 from tenbin.store.queries import get_trace
 
@@ -87,10 +88,13 @@ def page_context(engine: Engine, access: Access, trace_id: str, span_id: str | N
     if span_id and selected is None:
         raise NotFound(f"trace {trace_id} has no span {span_id!r}; pick a span from the tree on the trace page")
     feedback_count = sum(len(s["feedback"]) for s in spans.values())
+    can_write = "write" in access.scopes
     return {"trace": trace, "selected": selected, "view": span_view(selected) if selected else None,
-            "project": trace["project"], "nav": "traces", "access": access, "can_write": "write" in access.scopes,
+            "project": trace["project"], "nav": "traces", "access": access, "can_write": can_write,
             "feedback_count": feedback_count, "feedback_error": None, "form": {},
-            "similar": similar_panel(engine, access, selected)}
+            "similar": similar_panel(engine, access, selected),
+            "dataset_names": dataset_names(engine, trace["project"]) if can_write else [],
+            "add_error": None, "add_form": {}}
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)

@@ -2,10 +2,12 @@
 
 Every bit of state (filter, time range, sort, cursor, page size) lives in the query string, so a
 copied link reproduces the view and other pages (segments, overview) can link here with a filter.
+Ticked rows go to a dataset through pages/add_to_dataset.py, which shows this same view on an error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,12 +15,14 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
 
 from tenbin.errors import FilterError, InvalidInput
 from tenbin.filters import EXAMPLE
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import ui_access
+from tenbin.store.datasets import dataset_names
 from tenbin.store.queries import SpanQuery, list_traces
 from tenbin.store.ui_queries import llm_details
 
@@ -132,8 +136,8 @@ def feedback_text(summary: dict[str, dict[str, Any]]) -> list[str]:
     return cells
 
 
-def _rows(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    details = llm_details(request.app.state.engine, [t["trace_id"] for t in items])
+def _rows(engine: Engine, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    details = llm_details(engine, [t["trace_id"] for t in items])
     for t in items:
         llm = details.get(t["trace_id"], {})
         root = t["root"]
@@ -144,23 +148,33 @@ def _rows(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]
     return items
 
 
-@router.get("/projects/{project}/traces", response_class=HTMLResponse)
-def traces(request: Request, project: str, access: Access = Depends(ui_access)) -> HTMLResponse:
-    access.check_project(project)
-    state = ListState.from_query(request.query_params)
+def list_context(engine: Engine, access: Access, project: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """The list as `params` (a query string's fields) asks for it; a bad view is an `error`, not an exception.
+    `view` is that query string again, so the "Add to dataset" form can bring the same list back."""
+    state = ListState.from_query(params)
     items: list[dict[str, Any]] = []
     next_cursor, error = None, None
     try:
         state.check_sort()
         start_us, end_us = state.window()
-        page = list_traces(request.app.state.engine, SpanQuery(project, state.filter, start_us, end_us),
+        page = list_traces(engine, SpanQuery(project, state.filter, start_us, end_us),
                            limit=state.page_size(), cursor=state.cursor or None, sort=state.sort,
                            descending=state.order == "desc")
-        items, next_cursor = _rows(request, page.items), page.next_cursor
+        items, next_cursor = _rows(engine, page.items), page.next_cursor
     except FilterError as exc:
         error = {"message": str(exc), "part": exc.part, "filter": True}
     except InvalidInput as exc:
         error = {"message": str(exc), "part": None, "filter": False}
-    return render(request, "traces.html", status_code=400 if error else 200, project=project, nav="traces",
-                  access=access, state=state, items=items, next_cursor=next_cursor, error=error,
-                  ranges=RANGES, example=EXAMPLE)
+    can_write = "write" in access.scopes
+    return {"project": project, "nav": "traces", "access": access, "state": state, "items": items,
+            "next_cursor": next_cursor, "error": error, "ranges": RANGES, "example": EXAMPLE,
+            "view": urlencode(dict(params)), "can_write": can_write,
+            "dataset_names": dataset_names(engine, project) if can_write and items else [],
+            "add_error": None, "add_form": {}, "checked": set()}
+
+
+@router.get("/projects/{project}/traces", response_class=HTMLResponse)
+def traces(request: Request, project: str, access: Access = Depends(ui_access)) -> HTMLResponse:
+    access.check_project(project)
+    context = list_context(request.app.state.engine, access, project, request.query_params)
+    return render(request, "traces.html", status_code=400 if context["error"] else 200, **context)
