@@ -50,6 +50,20 @@ def rated_spans(engine: Engine, start_us: int, ups: int, downs: int, project: st
     return [r["span_id"] for r in rows]
 
 
+def judged_spans(engine: Engine, start_us: int, labels: dict[str, int], evaluator: str = "qa_correctness",
+                 project: str = "p", **values: Any) -> list[str]:
+    """Spans one second apart from `start_us`, each with one `evaluator` result: `labels` maps a
+    label to how many spans get it (score 1.0 for "correct", none for "unparseable", else 0.0)."""
+    names = [label for label, n in labels.items() for _ in range(n)]
+    rows = [span_row(start_us + i * 1_000_000, **values) for i in range(len(names))]
+    store_rows(engine, rows, project)
+    for row, label in zip(rows, names):
+        add_feedback(engine, span_id=row["span_id"], kind="label", name=evaluator, label=label,
+                     value={"correct": 1.0, "unparseable": None}.get(label, 0.0), source="llm",
+                     author=f"{evaluator}@1")
+    return [r["span_id"] for r in rows]
+
+
 def timed_spans(engine: Engine, start_us: int, latencies: list[float], project: str = "p", **values: Any) -> None:
     store_rows(engine, [span_row(start_us + i * 1_000_000, lat, **values) for i, lat in enumerate(latencies)], project)
 

@@ -67,7 +67,7 @@ def test_a_relative_grouped_monitor_compares_each_group_with_its_own_previous_wi
 def test_a_bad_group_by_is_refused_over_rest_with_what_to_use(engine: Engine, server: RunningServer) -> None:
     cases = [({"group_by": "colour"}, "cannot group by 'colour'; use metadata.<key> or one of"),
              ({"group_by": "metadata."}, "needs a key, e.g. metadata.task"),
-             ({"kind": "drift", "threshold": 3}, "group_by checks each segment of a thumbs_down_rate or latency_p95"),
+             ({"kind": "drift", "threshold": 3}, "group_by checks each segment of a thumbs_down_rate, latency_p95 or eval_rate"),
              ({"group_by": 7}, "group_by")]
     with httpx.Client(base_url=f"{server.url}/api/v1") as http:
         for change, message in cases:

@@ -251,7 +251,7 @@ def test_global_drift_reads_the_newest_analysis_or_says_there_is_none(engine: En
 
 
 BAD_SPECS = [
-    ({"kind": "errors"}, "unknown kind 'errors'; choose one of: thumbs_down_rate, latency_p95, drift"),
+    ({"kind": "errors"}, "unknown kind 'errors'; choose one of: thumbs_down_rate, latency_p95, drift, eval_rate"),
     ({"threshold": 1.5}, "threshold 1.5 does not fit a absolute thumbs_down_rate monitor; give a rate"),
     ({"kind": "latency_p95", "comparison": "relative", "threshold": 0.5}, "give a ratio above 1"),
     ({"webhook_url": "ftp://hooks.example.com/x"}, "must start with http:// or https://"),

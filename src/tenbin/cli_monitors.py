@@ -2,6 +2,7 @@
 All through a running server, whose scheduler checks the monitors (TENBIN_MONITOR_INTERVAL).
 
     tenbin monitors add "bad answers" --kind thumbs_down_rate --threshold 0.3 --window 1h -p shop
+    tenbin monitors add "wrong answers" --kind eval_rate --evaluator qa_correctness --label incorrect --threshold 0.2
     tenbin monitors add "new topics" --kind drift --cluster each --threshold 4 --webhook https://hooks.example/x
     tenbin monitors check 3        # check now: evaluation, alert, webhook delivery
     tenbin monitors alerts --open  # then: tenbin monitors ack 12
@@ -19,7 +20,7 @@ from rich.table import Table
 from tenbin.analytics.monitors import duration_s, human_s
 from tenbin.cli_prompts import ApiKey, Endpoint, Project, _client, _project, _run, console
 
-monitors_app = typer.Typer(help="Monitors (thumbs-down rate, latency p95, drift) and their alerts.",
+monitors_app = typer.Typer(help="Monitors (thumbs-down rate, latency p95, drift, eval label rate) and their alerts.",
                            no_args_is_help=True)
 def _request(method: str, path: str, endpoint: str | None, api_key: str | None, **kwargs: Any) -> Any:
     with _client(endpoint, api_key) as client:
@@ -32,8 +33,8 @@ def _fmt(value: Any) -> str:
 
 @monitors_app.command("add")
 def add(name: str,
-        kind: Annotated[str, typer.Option(help="thumbs_down_rate, latency_p95 or drift")],
-        threshold: Annotated[float, typer.Option(help="a rate (0-1), milliseconds, a ratio, or a drift value")],
+        kind: Annotated[str, typer.Option(help="thumbs_down_rate, latency_p95, drift or eval_rate")],
+        threshold: Annotated[float, typer.Option(help="a rate or share (0-1), milliseconds, a ratio, or a drift value")],
         comparison: Annotated[str | None, typer.Option(help="absolute (default) or relative")] = None,
         window: Annotated[str | None, typer.Option(help="window length, e.g. 1h (default 1h)")] = None,
         min_samples: Annotated[int | None, typer.Option(help="fewer never fire (default 20)")] = None,
@@ -42,20 +43,27 @@ def add(name: str,
         cluster: Annotated[str | None, typer.Option(help="a cluster number, or 'each' for every cluster")] = None,
         analysis: Annotated[int | None, typer.Option(help="pin to this analysis (default: the newest)")] = None,
         group_by: Annotated[str | None, typer.Option(help="check each segment, e.g. metadata.task")] = None,
+        evaluator: Annotated[str | None, typer.Option(help="eval_rate: whose results, e.g. qa_correctness")] = None,
+        label: Annotated[str | None, typer.Option(help="eval_rate: the label whose share fires, e.g. incorrect")] = None,
         webhook: Annotated[str | None, typer.Option(help="http(s) URL the alert JSON is POSTed to")] = None,
         interval: Annotated[str | None, typer.Option(help="time between checks, e.g. 5m (default 5m)")] = None,
         project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
     """Create a monitor NAME; the server checks it every --interval."""
     body = {"name": name, "kind": kind, "threshold": threshold, "comparison": comparison,
             "window_s": _run(lambda: duration_s(window, "--window")), "min_samples": min_samples, "filter": filter,
-            "prompt": prompt, "cluster": cluster, "analysis_id": analysis, "group_by": group_by, "webhook_url": webhook,
+            "prompt": prompt, "cluster": cluster, "analysis_id": analysis, "group_by": group_by, "evaluator": evaluator,
+            "label": label, "webhook_url": webhook,
             "interval_s": _run(lambda: duration_s(interval, "--interval"))}
     made = _request("POST", f"/projects/{_project(project)}/monitors", endpoint, api_key,
                     json={k: v for k, v in body.items() if v is not None})
     each = f" for each {made['group_by']}" if made.get("group_by") else ""
-    console.print(f"monitor {made['id']} {made['name']!r}: {made['kind']} {made['comparison']} > "
+    console.print(f"monitor {made['id']} {made['name']!r}: {made['kind']}{_eval_params(made)} {made['comparison']} > "
                   f"{made['threshold']:g}{each}, "
                   f"checked every {human_s(made['interval_s'])}", soft_wrap=True)
+
+
+def _eval_params(m: dict[str, Any]) -> str:
+    return f" of {m['evaluator']} {m['label']!r}" if m.get("evaluator") else ""
 
 
 def _scope(m: dict[str, Any]) -> str:
@@ -77,7 +85,7 @@ def ls(project: Project = None, endpoint: Endpoint = None, api_key: ApiKey = Non
     for m in rows:
         rule = f"{m['comparison']} > {m['threshold']:g} over {human_s(m['window_s'])}"
         state = m["state"] if m["enabled"] else f"{m['state']} (disabled)"
-        table.add_row(str(m["id"]), m["name"], m["kind"], rule, _scope(m), state, (m["last_checked"] or "never")[:19])
+        table.add_row(str(m["id"]), m["name"], m["kind"] + _eval_params(m), rule, _scope(m), state, (m["last_checked"] or "never")[:19])
     console.print(table)
 
 

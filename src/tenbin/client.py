@@ -94,6 +94,13 @@ class Client:
                              params={k: v for k, v in params.items() if v not in (None, "")})
         return _frame(rows) if dataframe else rows
 
+    def eval_metrics(self, project: str = "default", filter: str = "", bucket_seconds: int | None = None,
+                     start: str | None = None, end: str | None = None) -> dict[str, Any]:
+        """Per evaluator: results, label fractions, mean score, sources and, with `bucket_seconds`, a series."""
+        params = {"filter": filter, "bucket_seconds": bucket_seconds, "start": start, "end": end}
+        return self._request("GET", f"/projects/{project}/metrics/evals",
+                             params={k: v for k, v in params.items() if v not in (None, "")})
+
     def feedback(self, span_id: str | None = None, trace_id: str | None = None, **body: Any) -> dict[str, Any]:
         """Post feedback: e.g. `feedback(span_id, kind="thumbs", value=0, comment="wrong plan")`."""
         if span_id:

@@ -1,10 +1,13 @@
 """What one monitor check computes: a number, what it is compared with, and whether it fires.
 
 Two sources of numbers:
-- **time windows** over spans (`thumbs_down_rate`, `latency_p95` without a cluster): the last
-  `window_s` seconds before the check, against the `window_s` before that (`relative`) or against
-  the threshold alone (`absolute`). The spans are the project's, narrowed by the monitor's filter
-  and prompt version; the numbers come from `store.metrics.summary`.
+- **time windows** over spans (`thumbs_down_rate`, `latency_p95` without a cluster, `eval_rate`):
+  the last `window_s` seconds before the check, against the `window_s` before that (`relative`) or
+  against the threshold alone (`absolute`). The spans are the project's, narrowed by the monitor's
+  filter and prompt version; the numbers come from `store.metrics.summary`, for `eval_rate` from
+  `store.eval_metrics` (the share of the `evaluator`'s results on those spans with the `label`,
+  e.g. qa_correctness "incorrect"; a share rather than a mean score, so it works for evaluators
+  without scores and names the verdict it watches).
 - **an embedding analysis** (`drift`, and the other kinds scoped to a cluster): the newest finished
   analysis of the project (or the one the monitor is pinned to). The monitor reads that run; it does
   not start one, because UMAP + HDBSCAN is minutes of CPU at scale: schedule `tenbin analyze` (or
@@ -15,6 +18,7 @@ The threshold means, per kind and comparison:
 
     kind               absolute                         relative
     thumbs_down_rate   rate > t        (0 < t < 1)      rate − reference rate > t   (0 < t < 1)
+    eval_rate          label share > t (0 < t < 1)      share − reference share > t (0 < t < 1)
     latency_p95        p95 ms > t      (t > 0)          p95 / reference p95 > t     (t > 1)
     drift              a cluster's drift ratio > t; globally MMD² > t with p < DRIFT_ALPHA (both
                        comparisons alike; the drift ratio is production share ÷ baseline share)
@@ -24,8 +28,8 @@ checks every group on its own — each with `min_samples`, a relative one agains
 previous window — and fires naming the groups over the threshold; the evaluation's
 `details.groups` keeps every group's numbers, and its value and n are the worst group's.
 
-A check with fewer than `min_samples` samples (rated spans for thumbs, spans for latency, points
-of the cluster for drift) — on either side of a relative comparison — is `insufficient_data`, so
+A check with fewer than `min_samples` samples (rated spans for thumbs, spans for latency, the
+evaluator's results for eval_rate, points of the cluster for drift) — on either side of a relative comparison — is `insufficient_data`, so
 1 thumbs-down out of 2 never fires.
 """
 
@@ -36,10 +40,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tenbin.store import analyses, metrics
+from tenbin.store import analyses, eval_metrics, metrics
 from tenbin.store.queries import SpanQuery
 
-KINDS = ("thumbs_down_rate", "latency_p95", "drift")
+KINDS = ("thumbs_down_rate", "latency_p95", "drift", "eval_rate")
+WINDOW_KINDS = ("thumbs_down_rate", "latency_p95", "eval_rate")
+"""Kinds that can check time windows of spans (and so each group of a `group_by`)."""
+RATE_KINDS = ("thumbs_down_rate", "eval_rate")
 COMPARISONS = ("absolute", "relative")
 EACH = "each"
 """`cluster` value: every cluster of the analysis; the worst one over the threshold is named."""
@@ -82,8 +89,11 @@ def _window_groups(engine: Engine, monitor: dict[str, Any], start_us: int,
                    end_us: int) -> dict[Any, tuple[float | None, int]]:
     """Numbers per group of the window (one entry, keyed None, without `group_by`)."""
     group_by = monitor.get("group_by")
-    rows = metrics.summary(engine, SpanQuery(monitor["project"], scope_filter(monitor), start_us, end_us),
-                           group_by=group_by)
+    q = SpanQuery(monitor["project"], scope_filter(monitor), start_us, end_us)
+    if monitor["kind"] == "eval_rate":
+        rows, fraction = eval_metrics.result_counts(engine, q, group_by=group_by, evaluator=monitor["evaluator"])
+        return eval_metrics.label_rates(rows, monitor["label"], fraction)
+    rows = metrics.summary(engine, q, group_by=group_by)
     return {row.get("group"): _row_numbers(monitor["kind"], row) for row in rows}
 
 
@@ -221,16 +231,19 @@ def _global_drift(monitor: dict[str, Any], analysis: dict[str, Any]) -> dict[str
 def _fmt(kind: str, value: float | None) -> str:
     if value is None:
         return "–"
-    if kind == "thumbs_down_rate":
+    if kind in RATE_KINDS:
         return f"{value:.0%}"
     if kind == "latency_p95":
         return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
     return f"{value:.2f}"
 
 
-def _label(kind: str, subject: str) -> str:
+def _label(monitor: dict[str, Any], subject: str) -> str:
+    kind = monitor["kind"]
     if kind == "drift":
         return "drift ratio" if subject.startswith("cluster") else "drift (MMD²)"
+    if kind == "eval_rate":
+        return f"{monitor['evaluator']} {json.dumps(monitor['label'], ensure_ascii=False)} rate"
     return {"thumbs_down_rate": "thumbs-down rate", "latency_p95": "latency p95"}[kind]
 
 
@@ -238,7 +251,7 @@ def decide(monitor: dict[str, Any], value: float | None, n: int, reference: floa
            against: str, subject: str = "") -> dict[str, Any]:
     """Status and message for one number (see the module docstring for the threshold's meaning)."""
     kind, t, need = monitor["kind"], monitor["threshold"], monitor["min_samples"]
-    what = f"{subject + ' ' if subject else ''}{_label(kind, subject)}"
+    what = f"{subject + ' ' if subject else ''}{_label(monitor, subject)}"
     if n < need or value is None:
         return {"status": INSUFFICIENT, "message": f"{what}: {n} samples, the monitor needs {need}"}
     relative = monitor["comparison"] == "relative" and kind != "drift"
@@ -248,7 +261,7 @@ def decide(monitor: dict[str, Any], value: float | None, n: int, reference: floa
     if not relative:
         fires = value > t
         message = f"{what} {_fmt(kind, value)} (n={n}) {'is above' if fires else 'is within'} {_fmt(kind, t)}"
-    elif kind == "thumbs_down_rate":
+    elif kind in RATE_KINDS:
         fires = value - reference > t
         message = (f"{what} {_fmt(kind, value)} (n={n}) vs {_fmt(kind, reference)} in {against} (n={reference_n}): "
                    f"{value - reference:+.0%}, threshold +{t:.0%}")

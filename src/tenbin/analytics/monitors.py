@@ -39,7 +39,8 @@ from tenbin.store.queries import iso
 
 log = logging.getLogger("tenbin.monitors")
 DEFAULTS: dict[str, Any] = {"comparison": "absolute", "window_s": 3600, "min_samples": 20, "filter": "",
-                            "prompt": None, "cluster": None, "analysis_id": None, "group_by": None, "webhook_url": None,
+                            "prompt": None, "cluster": None, "analysis_id": None, "group_by": None, "evaluator": None,
+                            "label": None, "webhook_url": None,
                             "interval_s": 300, "enabled": True}
 INPUT_FIELDS = ("name", "kind", "threshold", *DEFAULTS)
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d)?\Z")
@@ -48,6 +49,8 @@ _PROMPT = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,199}?)(?:@(?P<versio
 _THRESHOLDS = {  # (kind, comparison) -> (low, high, what a valid threshold looks like), both bounds exclusive
     ("thumbs_down_rate", "absolute"): (0.0, 1.0, "a rate between 0 and 1, e.g. 0.3"),
     ("thumbs_down_rate", "relative"): (0.0, 1.0, "a rise in rate between 0 and 1, e.g. 0.15"),
+    ("eval_rate", "absolute"): (0.0, 1.0, "a share of results between 0 and 1, e.g. 0.2"),
+    ("eval_rate", "relative"): (0.0, 1.0, "a rise in share between 0 and 1, e.g. 0.1"),
     ("latency_p95", "absolute"): (0.0, math.inf, "milliseconds above 0, e.g. 2000"),
     ("latency_p95", "relative"): (1.0, math.inf, "a ratio above 1, e.g. 1.5"),
     ("drift", "absolute"): (0.0, math.inf, "a drift value above 0, e.g. 3 (a cluster 3x more common than in the baseline)"),
@@ -141,11 +144,27 @@ def _group_by(value: Any, kind: str, cluster: str | None) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 200:
         raise InvalidInput(f"group_by must be metadata.<key> or a column name, e.g. metadata.task; got {value!r}")
-    if kind not in ("thumbs_down_rate", "latency_p95") or cluster is not None:
-        raise InvalidInput("group_by checks each segment of a thumbs_down_rate or latency_p95 time-window monitor; "
-                           "drop it, or drop the cluster (clusters are segments already)")
+    if kind not in checks.WINDOW_KINDS or cluster is not None:
+        raise InvalidInput("group_by checks each segment of a thumbs_down_rate, latency_p95 or eval_rate time-window "
+                           "monitor; drop it, or drop the cluster (clusters are segments already)")
     metrics.group_expression(value.strip())
     return value.strip()
+
+
+def _eval_params(data: Mapping[str, Any], kind: str, cluster: str | None) -> tuple[str | None, str | None]:
+    """(`evaluator`, `label`): what an eval_rate monitor counts; other kinds take neither."""
+    evaluator, label = data["evaluator"], data["label"]
+    if kind != "eval_rate":
+        if evaluator or label:
+            raise InvalidInput(f"evaluator and label are the parameters of an eval_rate monitor; "
+                               f"drop them for a {kind} monitor")
+        return None, None
+    if cluster is not None:
+        raise InvalidInput("an eval_rate monitor checks time windows of spans, not clusters; drop the cluster")
+    for key, value, example in (("evaluator", evaluator, "qa_correctness"), ("label", label, "incorrect")):
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise InvalidInput(f"an eval_rate monitor needs {key} (1 to 200 characters), e.g. {example}; got {value!r}")
+    return evaluator.strip(), label
 
 
 def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,6 +190,7 @@ def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str,
     if (cluster is not None or kind == "drift") and (data["filter"].strip() or prompt_name):
         raise InvalidInput("filter and prompt narrow time-window checks; a drift or cluster monitor reads an "
                            "analysis, which has its own filter: drop them, or drop the cluster")
+    evaluator, label = _eval_params(data, kind, cluster)
     if not isinstance(data["enabled"], bool):
         raise InvalidInput(f"enabled must be true or false; got {data['enabled']!r}")
     return {"name": name.strip(), "kind": kind, "comparison": comparison, "threshold": _threshold(data, kind, comparison),
@@ -178,7 +198,7 @@ def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str,
             "min_samples": _number(data, "min_samples", int, 1, 1_000_000),
             "interval_s": _number(data, "interval_s", int, 10, 86400), "filter": data["filter"].strip(),
             "prompt_name": prompt_name, "prompt_version": prompt_version, "cluster": cluster, "analysis_id": analysis_id,
-            "group_by": _group_by(data["group_by"], kind, cluster),
+            "group_by": _group_by(data["group_by"], kind, cluster), "evaluator": evaluator, "label": label,
             "webhook_url": None if not data["webhook_url"] else webhooks.check_url(data["webhook_url"]),
             "enabled": data["enabled"]}
 
@@ -224,7 +244,7 @@ def alert_payload(monitor: Mapping[str, Any], evaluation: Mapping[str, Any], ale
         "type": "tenbin.alert", "alert_id": alert_id, "project": monitor["project"],
         "text": f"[tenbin] {monitor['project']} / {monitor['name']}: {evaluation['message']}",
         "monitor": {k: monitor[k] for k in ("id", "name", "kind", "comparison", "threshold", "window_s", "filter",
-                                              "prompt", "cluster", "group_by")},
+                                              "prompt", "cluster", "group_by", "evaluator", "label")},
         "message": evaluation["message"], "value": evaluation.get("value"), "reference": evaluation.get("reference"),
         "threshold": evaluation.get("threshold"), "n": evaluation.get("n"), "reference_n": evaluation.get("reference_n"),
         "window": {"start": iso(evaluation.get("window_start_us")), "end": iso(evaluation.get("window_end_us"))},

@@ -72,16 +72,10 @@ def group_expression(group_by: str) -> ColumnElement:
 def summary(engine: Engine, q: SpanQuery, bucket_seconds: int | None = None,
             group_by: str | None = None) -> list[dict[str, Any]]:
     """One row per (time bucket, group); without either, one row for the whole selection."""
-    if bucket_seconds is not None and bucket_seconds < 1:
-        raise InvalidInput("bucket_seconds must be a positive number of seconds")
-    width = bucket_seconds * 1_000_000 if bucket_seconds else None
-    bucket = (Span.start_us // width) * width if width else literal(None)
+    bucket = bucket_expression(bucket_seconds)
     group = group_expression(group_by) if group_by else literal(None)
     with engine.connect() as conn:
-        conds = span_conditions(conn, q)
-        fraction = sample_fraction(conn, q, conds)
-        if fraction < 1:
-            conds = [*conds, *id_slice(_id_below(fraction))]
+        conds, fraction = sampled_conditions(conn, q)
         dialect = conn.dialect.name
         stmt = select(
             bucket.label("bucket"), group.label("grp"), func.count().label("count"),
@@ -102,7 +96,28 @@ def summary(engine: Engine, q: SpanQuery, bucket_seconds: int | None = None,
                 .where(*conds, Feedback.kind == "thumbs").group_by("bucket", "grp")
             )
         }
-    return [_row(r, thumbs.get((r.bucket, r.grp), (None, 0)), bool(width), bool(group_by), fraction) for r in rows]
+    return [_row(r, thumbs.get((r.bucket, r.grp), (None, 0)), bool(bucket_seconds), bool(group_by), fraction)
+            for r in rows]
+
+
+def bucket_expression(bucket_seconds: int | None) -> ColumnElement:
+    """A span's time bucket (its start rounded down to `bucket_seconds`, in µs); NULL without one."""
+    if bucket_seconds is None:
+        return literal(None)
+    if bucket_seconds < 1:
+        raise InvalidInput("bucket_seconds must be a positive number of seconds")
+    width = bucket_seconds * 1_000_000
+    return (Span.start_us // width) * width
+
+
+def sampled_conditions(conn: Any, q: SpanQuery) -> tuple[list[Any], float]:
+    """The selection's span conditions, narrowed to a slice of span ids when it is large, and the
+    fraction read: every summary of a selection samples the same spans (see the module docstring)."""
+    conds = span_conditions(conn, q)
+    fraction = sample_fraction(conn, q, conds)
+    if fraction < 1:
+        conds = [*conds, *id_slice(_id_below(fraction))]
+    return conds, fraction
 
 
 def _id_below(fraction: float) -> str:

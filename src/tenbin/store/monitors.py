@@ -26,7 +26,8 @@ DECISIVE = (OK, FIRING)
 """Evaluation statuses that set the monitor's state; others (too few samples, no analysis,
 an error) leave it as it was, so a quiet hour neither raises nor clears an alarm."""
 MONITOR_FIELDS = ("name", "kind", "comparison", "threshold", "window_s", "min_samples", "filter", "prompt_name",
-                  "prompt_version", "analysis_id", "cluster", "group_by", "webhook_url", "interval_s", "enabled")
+                  "prompt_version", "analysis_id", "cluster", "group_by", "evaluator", "label", "webhook_url", "interval_s",
+                  "enabled")
 _EVAL_FIELDS = ("status", "value", "reference", "threshold", "n", "reference_n", "window_start_us", "window_end_us",
                 "analysis_id", "cluster", "message", "details")
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 
 from tenbin.errors import InvalidInput
 from tenbin.filters import compile_filter
+from tenbin.store.eval_metrics import RESULT_KINDS
 from tenbin.store.metrics import GROUP_COLUMNS, summary
 from tenbin.store.models import Feedback, Span, Trace
 from tenbin.store.pages import Page, check_limit, decode_cursor, page_of
@@ -162,17 +163,18 @@ def _thumbs_counts() -> tuple[Any, Any]:
 
 
 def worst_rated_traces(engine: Engine, q: SpanQuery, limit: int = 10) -> list[dict[str, Any]]:
-    """Traces with a thumbs-down or a score: lowest thumbs-up rate, most downs, lowest score first."""
+    """Traces with a thumbs-down or a score: lowest thumbs-up rate, most downs, lowest score first.
+    Scores include evaluator labels' scores (a judge's `incorrect` is 0.0), so bad verdicts rank too."""
     ups, downs = _thumbs_counts()
     up_rate = func.avg(case((Feedback.kind == "thumbs", Feedback.value)))
-    score = func.avg(case((Feedback.kind == "score", Feedback.value)))
+    score = func.avg(case((Feedback.kind.in_(RESULT_KINDS), Feedback.value)))
     with engine.connect() as conn:
         pid = project_id(conn, q.project)
         stmt = (
             select(Feedback.trace_id, ups.label("ups"), downs.label("downs"), up_rate.label("up_rate"),
                    score.label("score"), Trace.start_us, Trace.end_us, Trace.root_span_id, Trace.session_id)
             .join(Trace, Trace.trace_id == Feedback.trace_id)
-            .where(Feedback.project_id == pid, Feedback.kind.in_(("thumbs", "score")), *_trace_window(q))
+            .where(Feedback.project_id == pid, Feedback.kind.in_(("thumbs", *RESULT_KINDS)), *_trace_window(q))
             .group_by(Feedback.trace_id, Trace.start_us, Trace.end_us, Trace.root_span_id, Trace.session_id)
             .having(or_(downs > 0, score.is_not(None)))
             .order_by(func.coalesce(up_rate, 2.0), downs.desc(), case((score.is_(None), 1), else_=0), score,

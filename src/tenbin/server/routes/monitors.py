@@ -18,8 +18,9 @@ router = APIRouter(tags=["monitors"])
 
 class MonitorIn(BaseModel):
     name: str = Field(..., max_length=200)
-    kind: str = Field(..., description="thumbs_down_rate, latency_p95 or drift")
-    threshold: float = Field(..., description="see the README table: a rate, milliseconds, a ratio or a drift value")
+    kind: str = Field(..., description="thumbs_down_rate, latency_p95, drift or eval_rate")
+    threshold: float = Field(..., description="see the README table: a rate or share, milliseconds, a ratio or a "
+                                              "drift value")
     comparison: str | None = Field(None, description="absolute (default) or relative: vs the previous window, "
                                                      "or for a cluster vs the whole analysis")
     window_s: int | None = Field(None, description="window length in seconds (default 3600)")
@@ -29,14 +30,17 @@ class MonitorIn(BaseModel):
     cluster: int | str | None = Field(None, description="a cluster number (pinned to its analysis) or 'each'")
     analysis_id: int | None = Field(None, description="pin to this analysis instead of the newest finished one")
     group_by: str | None = Field(None, description="check each segment on its own, e.g. metadata.task "
-                                                  "(thumbs_down_rate and latency_p95 time windows)")
+                                                  "(thumbs_down_rate, latency_p95 and eval_rate time windows)")
+    evaluator: str | None = Field(None, description="eval_rate: the evaluator whose results count, e.g. qa_correctness")
+    label: str | None = Field(None, description="eval_rate: the label whose share fires, e.g. incorrect")
     webhook_url: str | None = Field(None, description="http(s) URL the alert JSON is POSTed to")
     interval_s: int | None = Field(None, description="seconds between scheduled checks (default 300)")
     enabled: bool | None = None
 
 
 class MonitorPatch(BaseModel):
-    """Only the fields given change; null clears prompt, cluster, analysis_id, group_by or webhook_url."""
+    """Only the fields given change; null clears prompt, cluster, analysis_id, group_by, evaluator, label or
+    webhook_url."""
 
     model_config = {"extra": "forbid"}
     name: str | None = Field(None, max_length=200)
@@ -50,6 +54,8 @@ class MonitorPatch(BaseModel):
     cluster: int | str | None = None
     analysis_id: int | None = None
     group_by: str | None = None
+    evaluator: str | None = None
+    label: str | None = None
     webhook_url: str | None = None
     interval_s: int | None = None
     enabled: bool | None = None

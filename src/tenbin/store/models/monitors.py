@@ -43,6 +43,10 @@ class Monitor(Base):
     analysis_id: Mapped[int | None] = mapped_column(Integer)
     cluster: Mapped[str | None] = mapped_column(String(32))
     group_by: Mapped[str | None] = mapped_column(String(200))
+    evaluator: Mapped[str | None] = mapped_column(String(200))
+    """`eval_rate` only: the evaluator (feedback name) whose results are counted."""
+    label: Mapped[str | None] = mapped_column(String(200))
+    """`eval_rate` only: the label whose share of those results is checked."""
     webhook_url: Mapped[str | None] = mapped_column(Text)
     interval_s: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

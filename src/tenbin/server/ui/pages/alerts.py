@@ -25,7 +25,7 @@ router = APIRouter()
 ALERTS = "/projects/{project}/alerts"
 MONITORS = "/projects/{project}/monitors"
 FORM_FIELDS = ("name", "kind", "comparison", "threshold", "window", "min_samples", "filter", "prompt", "cluster",
-               "webhook_url", "interval")
+               "group_by", "evaluator", "label", "webhook_url", "interval")
 
 
 def _path(project: str, page: str) -> str:
@@ -94,7 +94,8 @@ def spec_from_form(form: dict[str, str]) -> dict[str, Any]:
             "interval_s": monitors.duration_s(form.get("interval"), "interval"),
             "filter": form.get("filter", "").strip() or None, "prompt": form.get("prompt", "").strip() or None,
             "cluster": form.get("cluster", "").strip() or None,
-            "group_by": form.get("group_by", "").strip() or None, "webhook_url": form.get("webhook_url", "").strip() or None}
+            "group_by": form.get("group_by", "").strip() or None, "evaluator": form.get("evaluator", "").strip() or None,
+            "label": form.get("label", "").strip() or None, "webhook_url": form.get("webhook_url", "").strip() or None}
     if spec["threshold"] is None:
         raise InvalidInput("give a threshold, e.g. 0.3 for a thumbs-down rate or 2000 (ms) for latency p95")
     return {k: v for k, v in spec.items() if v is not None}

@@ -1,10 +1,14 @@
-"""`/projects/{project}`: the project at a glance — headline numbers, charts over time, and the
-slowest and worst-rated traces, all scoped by an optional filter and a time range."""
+"""`/projects/{project}`: the project at a glance — headline numbers, charts over time, evaluation
+results per evaluator, and the slowest and worst-rated traces, all scoped by an optional filter and
+a time range."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -14,9 +18,10 @@ from tenbin.errors import FilterError, InvalidInput, NotFound
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import ui_access
+from tenbin.store.eval_metrics import eval_summary
 from tenbin.store.metrics import summary
 from tenbin.store.queries import SpanQuery, list_traces
-from tenbin.store.segments import count_traces, time_extent, worst_rated_traces
+from tenbin.store.segments import both, count_traces, time_extent, worst_rated_traces
 
 router = APIRouter()
 
@@ -56,6 +61,28 @@ def thumbs_down(count: int, up_rate: float | None) -> int:
     return round(count * (1 - up_rate)) if count and up_rate is not None else 0
 
 
+def traces_url(q: SpanQuery, span_filter: str) -> str:
+    """The traces list holding the spans of `span_filter` within the overview's filter and time range."""
+    params = {"filter": both(q.filter, span_filter)}
+    if q.start_us is not None:
+        params["start"] = datetime.fromtimestamp(q.start_us / 1e6, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"/projects/{quote(q.project, safe='')}/traces?{urlencode(params)}"
+
+
+def evaluations(engine: Engine, q: SpanQuery, bucket: int) -> dict[str, Any]:
+    """`store.eval_metrics.eval_summary` with a traces link per evaluator and per label, and the chart's
+    lines (one per evaluator with scores: its mean score per bucket)."""
+    found = eval_summary(engine, q, bucket)
+    for e in found["evaluators"]:
+        field = f"feedback[{json.dumps(e['name'], ensure_ascii=False)}]"
+        e["traces_url"] = traces_url(q, f"{field} is not None")
+        for share in e["labels"]:
+            share["traces_url"] = traces_url(q, f"{field} == {json.dumps(share['label'], ensure_ascii=False)}")
+    found["lines"] = [{"name": e["name"], "x": [b["bucket"] for b in e["series"]],
+                       "y": [b["mean_score"] for b in e["series"]]} for e in found["evaluators"] if e["scored"]]
+    return found
+
+
 def overview_data(engine: Engine, q: SpanQuery, range_key: str) -> dict[str, Any]:
     """Everything the page shows; raises NotFound for an unknown project, FilterError for a bad filter."""
     bucket = RANGES[range_key][2] or bucket_for(time_extent(engine, q))
@@ -66,7 +93,7 @@ def overview_data(engine: Engine, q: SpanQuery, range_key: str) -> dict[str, Any
         "totals": totals, "trace_count": count_traces(engine, q), "bucket_seconds": bucket,
         "series": series(summary(engine, q, bucket_seconds=bucket)),
         "slowest": list_traces(engine, q, limit=10, sort="latency_ms").items,
-        "worst": worst_rated_traces(engine, q, limit=10),
+        "worst": worst_rated_traces(engine, q, limit=10), "evals": evaluations(engine, q, bucket),
     }
 
 
