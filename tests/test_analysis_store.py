@@ -84,3 +84,17 @@ def test_a_points_thumbs_include_the_thumbs_given_on_its_trace(engine: Engine) -
     store.save_results(engine, run, drift={}, summary={}, clusters=[], points=[point])
     add_feedback(engine, trace_id=root["trace_id"], name="thumbs", kind="thumbs", value=0, source="human")
     assert [p["thumbs"] for p in store.points(engine, run)] == [0]
+
+
+def test_evaluator_labels_count_as_scores_in_a_runs_point_facts(engine: Engine) -> None:
+    from tenbin.store.analysis_inputs import point_facts
+
+    run, ids = _run_with_results(engine)
+    for span_id, label, value in [(ids[0], "incorrect", 0.0), (ids[1], "correct", 1.0), (ids[2], "unparseable", None)]:
+        add_feedback(engine, span_id=span_id, name="qa_correctness", kind="label", label=label, value=value, source="llm")
+    add_feedback(engine, span_id=ids[0], name="helpfulness", kind="score", value=0.25, source="human")
+    facts, _, _ = point_facts(engine, run)
+    scores = dict(zip(facts["span_id"], facts["scores"]))
+    assert scores[ids[0]] == {"qa_correctness": 0.0, "helpfulness": 0.25}
+    assert scores[ids[1]] == {"qa_correctness": 1.0}
+    assert scores[ids[2]] == {} and scores[ids[3]] == {}

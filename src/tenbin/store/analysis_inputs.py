@@ -65,12 +65,14 @@ def span_feedback_join() -> ColumnElement[bool]:
 
 
 def _feedback(conn: Any, conds: list[Any]) -> dict[str, dict[str, Any]]:
-    """Per span: thumbs count, thumbs-down count and mean of each score, own plus trace-level."""
+    """Per span: thumbs count, thumbs-down count and mean of each score, own plus trace-level. An
+    evaluator's label counts as its score (a judge's `incorrect` stores 0, `correct` 1); an
+    `unparseable` verdict has no value and is left out."""
     stmt = (select(Span.span_id, Feedback.kind, Feedback.name, func.count().label("n"),
                    func.sum(case((Feedback.value == 0, 1), else_=0)).label("downs"), func.avg(Feedback.value).label("mean"))
             .select_from(Span).join(Trace, Trace.trace_id == Span.trace_id)
             .join(Feedback, span_feedback_join())
-            .where(*conds, Feedback.kind.in_(("thumbs", "score")))
+            .where(*conds, Feedback.kind.in_(("thumbs", "score", "label")))
             .group_by(Span.span_id, Feedback.kind, Feedback.name))
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {"thumbs_n": 0, "thumbs_down": 0, "scores": {}})
     for r in conn.execute(stmt):
