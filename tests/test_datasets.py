@@ -1,5 +1,6 @@
 """Datasets on both databases: versions, imports that are all-or-nothing with every bad line named,
-examples from spans (by filter or id) with the reference as expected output, over REST and the SDK."""
+examples from spans (by filter or id) with the reference, the output or nothing as expected output,
+over REST and the SDK."""
 
 from __future__ import annotations
 
@@ -125,3 +126,36 @@ def test_dataset_from_a_filter_over_spans_takes_the_reference_as_expected_output
     assert (grown["version"], grown["example_count"], grown["message"]) == (2, 2, "add greeting")
     with pytest.raises(InvalidInput, match="no spans of project 'shop' match"):
         ev.create_dataset("none", filter='name == "nothing"', project="shop", endpoint=server.url)
+
+
+def test_collect_takes_the_expected_output_from_the_reference_the_output_or_nothing(server, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    ids = seed_spans(server.url)
+    chosen = {"reference": "Billing → Refunds", "output": "Open Billing.", "none": None}
+    for expected_from, expected in chosen.items():
+        (by_id,) = datasets.collect(engine, "shop", span_ids=[ids["answer"]], expected_from=expected_from)
+        (by_filter,) = datasets.collect(engine, "shop", filter='name == "answer"', expected_from=expected_from)
+        assert by_id["expected"] == by_filter["expected"] == expected, expected_from
+        assert (by_id["input"], by_id["source_span_id"]) == ("How do refunds work?", ids["answer"])
+    assert datasets.collect(engine, "shop", span_ids=[ids["answer"]])[0]["expected"] == "Billing → Refunds"
+    with pytest.raises(InvalidInput, match="expected_from must be one of reference, output, none; got 'outputs'"):
+        datasets.collect(engine, "shop", span_ids=[ids["answer"]], expected_from="outputs")
+
+
+def test_rest_and_sdk_pass_expected_from_and_refuse_an_unknown_one_storing_nothing(server, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    ids = seed_spans(server.url)
+    url = f"{server.url}/api/v1/projects/shop/datasets"
+    bad = httpx.post(url, json={"name": "golden", "span_ids": [ids["answer"]], "expected_from": "gold"})
+    assert bad.status_code == 422 and "'reference', 'output' or 'none'" in bad.text
+    with pytest.raises(InvalidInput, match="expected_from must be one of reference, output, none; got 'gold'"):
+        ev.create_dataset("golden", span_ids=[ids["answer"]], expected_from="gold", project="shop", endpoint=server.url)
+    assert count(engine, Dataset) == 0 and count(engine, DatasetExample) == 0
+    made = httpx.post(url, json={"name": "golden", "span_ids": [ids["answer"]], "expected_from": "output"})
+    assert made.status_code == 201, made.text
+    ev.update_dataset("golden", filter='name == "greet"', expected_from="output", project="shop", endpoint=server.url)
+    ev.update_dataset("golden", span_ids=[ids["answer"]], expected_from="none", project="shop", endpoint=server.url)
+    again = httpx.post(f"{url}/golden/versions", json={"span_ids": [ids["answer"]], "expected_from": "gold"})
+    assert again.status_code == 422
+    examples = ev.get_dataset("golden", project="shop", endpoint=server.url)["examples"]
+    assert [(e["source_span_id"], e["expected"]) for e in examples] == [
+        (ids["answer"], "Open Billing."), (ids["greet"], "hi"), (ids["answer"], None)]
+    assert ev.get_dataset("golden", project="shop", endpoint=server.url)["version"] == 3

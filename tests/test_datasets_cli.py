@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from tenbin.cli import app
 from tenbin.prompts import registry
+from tenbin.store import datasets as store
 from tenbin.store.models import DatasetExample
 from tests.test_datasets import seed_spans
 from tests.test_experiments import model  # noqa: F401 - the scripted-model fixture
@@ -62,3 +63,15 @@ def test_create_from_filter_then_run_and_compare_experiments(server, engine: Eng
     assert "-1.000" in table and "correct → incorrect" in table
     missing = cli(server, "eval", "run", "--dataset", "refunds", "--evaluators", "json_valid")
     assert missing.exit_code == 1 and "needs both --dataset and --prompt" in missing.output
+
+
+def test_create_takes_the_expected_output_from_the_spans_output_and_refuses_an_unknown_choice(server, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    seed_spans(server.url)
+    bad = cli(server, "datasets", "create", "golden", "--from-filter", 'name == "answer"', "--expected-from", "gold")
+    assert bad.exit_code == 1 and "expected_from must be one of reference, output, none; got 'gold'" in bad.output
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(DatasetExample)).scalar_one() == 0
+    made = cli(server, "datasets", "create", "golden", "--from-filter", 'name == "answer"', "--expected-from", "output")
+    assert "version 1: 1 examples" in made.output, made.output
+    (example,) = store.get_dataset(engine, "shop", "golden")["examples"]
+    assert (example["input"], example["expected"]) == ("How do refunds work?", "Open Billing.")

@@ -33,14 +33,17 @@ def _made(result: dict[str, Any]) -> None:
 
 @datasets_app.command("create")
 def create(name: str, from_filter: Annotated[str, typer.Option("--from-filter", help='spans matching, e.g. kind == "LLM"')],
-           limit: Annotated[int, typer.Option(help="newest matching spans")] = 100, description: str = "",
-           project: Project = "default", endpoint: Endpoint = None, api_key: ApiKey = None) -> None:
-    """A dataset from spans: input ← input value, expected ← metadata.reference."""
+           limit: Annotated[int, typer.Option(help="newest matching spans")] = 100,
+           expected_from: Annotated[str, typer.Option(help="reference | output | none")] = "reference",
+           description: str = "", project: Project = "default", endpoint: Endpoint = None,
+           api_key: ApiKey = None) -> None:
+    """A dataset from spans: input ← input value, expected ← metadata.reference, or the span's output
+    (--expected-from output, a golden baseline), or nothing (none)."""
     from tenbin.evals import create_dataset
 
     try:
-        _made(create_dataset(name, filter=from_filter, limit=limit, description=description, project=project,
-                             endpoint=endpoint, api_key=api_key))
+        _made(create_dataset(name, filter=from_filter, limit=limit, expected_from=expected_from,
+                             description=description, project=project, endpoint=endpoint, api_key=api_key))
     except TenbinError as exc:
         raise fail(exc) from exc
 

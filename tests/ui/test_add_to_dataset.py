@@ -1,6 +1,6 @@
 """Add to dataset from the traces list (ticked rows, "select all", with and without JavaScript), from
-a trace page (the shown span), and CSV/JSONL uploads on the dataset pages; errors inline, nothing
-stored, CSRF checked."""
+a trace page (the shown span), and CSV/JSONL uploads on the dataset pages; the expected output taken
+from the span's reference, its output or nothing; errors inline, nothing stored, CSRF checked."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ DATASETS = f"/projects/{PROJECT}/datasets"
 QUESTIONS = [("How do refunds work?", "Billing answers refunds"), ("Where is the office?", "Oslo"), (XSS, XSS)]
 
 
+def answer(reference: str) -> str:
+    """A root span's output: not its reference, so a test sees which one became the expected output."""
+    return f"Answer: {reference}"
+
+
 @dataclass
 class Shop:
     srv: LoopbackServer
@@ -38,7 +43,7 @@ class Shop:
 
 @pytest.fixture
 def shop(tmp_path) -> Iterator[Shop]:  # type: ignore[no-untyped-def]
-    """Dataset `faq` (one example) and three traces: a root `answer` span (input, output, a reference)
+    """Dataset `faq` (one example) and three traces: a root `answer` span (input, answer(reference), a reference)
     with a child `lookup` span; the third trace's text is an XSS payload."""
     engine = make_engine(f"sqlite:///{tmp_path / 'pick.db'}")
     migrate.upgrade(engine)
@@ -51,7 +56,7 @@ def shop(tmp_path) -> Iterator[Shop]:  # type: ignore[no-untyped-def]
                 with tenbin.span("answer", input=question, metadata={"reference": reference}) as root:
                     with tenbin.span("lookup", kind="retriever", input=f"search: {question}") as child:
                         child.set_output("doc-1")
-                    root.set_output(reference)
+                    root.set_output(answer(reference))
                 traces.append({"trace_id": root.trace_id, "root": root.span_id, "child": child.span_id})
             tenbin.flush()
         finally:
@@ -159,6 +164,34 @@ def test_add_the_shown_span_from_the_trace_page(page: Page, shop: Shop) -> None:
     assert versions(shop, "faq") == [2, 1]
 
 
+def test_the_spans_output_as_expected_output_from_the_list_kept_on_an_error(page: Page, shop: Shop) -> None:
+    page.goto(shop.srv.url + TRACES)
+    tick(page, shop.traces[0])
+    expect(page.get_by_label("Expected output")).to_have_value("reference")
+    page.get_by_label("Expected output").select_option(label="the span's output")
+    refused(page, "choose a dataset, or type a name to create a new one")
+    expect(page.get_by_label("Expected output")).to_have_value("output")
+    page.get_by_label("New dataset name").fill("golden")
+    page.get_by_role("button", name="Add to dataset").click()
+    expect(page).to_have_url(f"{shop.srv.url}{DATASETS}/golden?added=1")
+    row = page.locator("#examples tbody tr").filter(has_text=shop.traces[0]["root"])
+    expect(row.locator("td").nth(2)).to_have_text(answer(QUESTIONS[0][1]))
+
+
+def test_the_dataset_form_takes_no_expected_output_and_keeps_the_choice_on_an_error(page: Page, shop: Shop) -> None:
+    page.goto(f"{shop.srv.url}{DATASETS}/faq")
+    page.get_by_label("Filter").fill('name == "nothing"')
+    page.get_by_label("Expected output").select_option("none")
+    refused(page, "no spans of project 'pick-shop' match")
+    expect(page.get_by_label("Expected output")).to_have_value("none")
+    page.get_by_label("Filter").fill('name == "answer"')
+    page.get_by_label("Limit").fill("1")
+    page.get_by_role("button", name="Add to dataset").click()
+    expect(page).to_have_url(f"{shop.srv.url}{DATASETS}/faq?added=1")
+    (added,) = [e for e in store.get_dataset(shop.engine, PROJECT, "faq")["examples"] if e["source_span_id"]]
+    assert added["expected"] is None and added["source_span_id"] == shop.traces[2]["root"]
+
+
 def post(shop: Shop, path: str, data: dict[str, str], cookie: str = "t") -> httpx.Response:
     return httpx.post(shop.srv.url + path, data=data, cookies={"tenbin_csrf": cookie})
 
@@ -176,6 +209,8 @@ def test_http_posts_refuse_a_missing_csrf_token_an_unknown_dataset_or_span(shop:
     assert post(shop, on_trace, {"span_id": child, "dataset": "faq"}).status_code == 403
     elsewhere = post(shop, on_trace, {"span_id": child, "dataset": "faq", "csrf": "t"})
     assert elsewhere.status_code == 400 and "has no span" in elsewhere.text
+    choice = post(shop, add, {"span_id": root, "new_name": "x", "expected_from": "gold", "csrf": "t"})
+    assert choice.status_code == 400 and "expected_from must be one of reference, output, none" in choice.text
     assert store.dataset_names(shop.engine, PROJECT) == ["faq"] and versions(shop, "faq") == [1]
     made = post(shop, add, {"span_id": root, "new_name": "x", "csrf": "t"})
     assert made.status_code == 303 and made.headers["location"] == f"{DATASETS}/x?added=1"

@@ -1,9 +1,10 @@
 """Datasets: versioned sets of examples (input, expected output, metadata, source span).
 
 An example is `{"input": str | dict, "expected": str | None, "metadata": dict, "source_span_id": str}`.
-They come from a filter over spans (input ← input_value, expected ← metadata["reference"]), from
-chosen span ids, from a CSV or JSONL file, or from Python. A file with bad rows is refused whole,
-every bad row named by its line, so nothing is ever half-imported.
+They come from a filter over spans or chosen span ids (input ← input_value; expected ←
+metadata["reference"], or the span's own output as a golden baseline, or nothing: `expected_from`),
+from a CSV or JSONL file, or from Python. A file with bad rows is refused whole, every bad row named
+by its line, so nothing is ever half-imported.
 
 CSV: a header row with an `input` column; `expected` (or `reference`) is the expected output; a
 `metadata` column holds a JSON object; any other column is added to the metadata.
@@ -17,7 +18,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Engine
 
@@ -29,6 +30,8 @@ KEYS = ("input", "expected", "metadata", "source_span_id")
 ALIASES = {"reference": "expected"}
 MAX_EXAMPLES = runner.MAX_SPANS
 MAX_REPORTED = 50
+ExpectedFrom = Literal["reference", "output", "none"]
+EXPECTED_FROM: tuple[str, ...] = get_args(ExpectedFrom)
 
 
 def normalize(raw: Any) -> dict[str, Any]:
@@ -144,31 +147,44 @@ def read_file(path: str | Path) -> list[dict[str, Any]]:
     return parse_named(p.name, p.read_text(encoding="utf-8-sig"))
 
 
-def from_span(span: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored span as an example: its input, its metadata's reference as the expected output."""
+def check_expected_from(expected_from: str) -> str:
+    """The span field that becomes an example's expected output; refused before anything is read or stored."""
+    if expected_from not in EXPECTED_FROM:
+        raise InvalidInput(f"expected_from must be one of {', '.join(EXPECTED_FROM)}; got {expected_from!r}")
+    return expected_from
+
+
+def from_span(span: Mapping[str, Any], expected_from: str = "reference") -> dict[str, Any]:
+    """A stored span as an example: its input, and as the expected output its metadata's reference,
+    its own output (a golden baseline from production), or none."""
     meta = span.get("metadata") if isinstance(span.get("metadata"), dict) else {}
-    reference = meta.get("reference")
-    return {"input": span.get("input_value") or "", "expected": None if reference is None else str(reference),
+    expected = {"reference": meta.get("reference"), "output": span.get("output_value"),
+                "none": None}[check_expected_from(expected_from)]
+    return {"input": span.get("input_value") or "", "expected": None if expected is None else str(expected),
             "metadata": {"span_name": span.get("name"), "trace_id": span.get("trace_id")},
             "source_span_id": span.get("span_id")}
 
 
 def examples_from_spans(engine: Engine, project: str, *, span_ids: Sequence[str] = (), filter: str = "",
-                        limit: int = 100) -> list[dict[str, Any]]:
+                        limit: int = 100, expected_from: str = "reference") -> list[dict[str, Any]]:
     """Examples from the given spans, or from the newest `limit` spans matching `filter`."""
+    check_expected_from(expected_from)
     ids = list(span_ids) or runner.select_spans(engine, project, filter, limit)
     if not ids:
         raise InvalidInput(f"no spans of project {project!r} match the filter {filter!r}; nothing to add")
     spans = [queries.get_span(engine, sid, project) for sid in dict.fromkeys(ids)]
-    return check_all(((s["span_id"], from_span(s)) for s in spans), "span")
+    return check_all(((s["span_id"], from_span(s, expected_from)) for s in spans), "span")
 
 
 def collect(engine: Engine, project: str, *, examples: Sequence[Any] | None = None, span_ids: Sequence[str] = (),
-            filter: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Examples from exactly one source: given examples, span ids, or a filter over the project's spans."""
+            filter: str | None = None, limit: int = 100, expected_from: str = "reference") -> list[dict[str, Any]]:
+    """Examples from exactly one source: given examples, span ids, or a filter over the project's spans;
+    `expected_from` (reference | output | none) says what a span gives as the expected output."""
+    check_expected_from(expected_from)
     given = [s for s in (examples is not None, bool(span_ids), filter is not None) if s]
     if len(given) != 1:
         raise InvalidInput("give exactly one source of examples: `examples`, `span_ids`, or a `filter` over spans")
     if examples is not None:
         return check_all(enumerate(examples, start=1), "example")
-    return examples_from_spans(engine, project, span_ids=span_ids, filter=filter or "", limit=limit)
+    return examples_from_spans(engine, project, span_ids=span_ids, filter=filter or "", limit=limit,
+                               expected_from=expected_from)

@@ -2,6 +2,7 @@
 
     ev.create_dataset("faq", [{"input": "How do refunds work?", "expected": "Billing → Refunds"}])
     ev.create_dataset("slow", filter='latency_ms > 2000', project="shop")
+    ev.create_dataset("golden", filter='kind == "LLM"', expected_from="output")   # the spans' outputs as expected
     exp = ev.run_experiment("faq", task="support@3", evaluators=["qa_correctness"])        # on the server
     exp = ev.run_experiment("faq", task=my_bot, evaluators=["contains"], llm=LLM(...))     # here, then stored
     ev.compare_experiments(exp1["id"], exp2["id"])
@@ -21,7 +22,7 @@ from typing import Any
 from tenbin.client import Client
 from tenbin.errors import TenbinError
 from tenbin.evals import experiments, judge_prompts, registry
-from tenbin.evals.datasets import read_file
+from tenbin.evals.datasets import check_expected_from, read_file
 from tenbin.llm import LLM
 from tenbin.sdk.setup import evals_tracer
 
@@ -32,11 +33,12 @@ def _call(method: str, path: str, endpoint: str | None, api_key: str | None, **k
 
 
 def _source(examples: Sequence[Any] | None, file: str | Path | None, span_ids: Sequence[str] | None,
-            filter: str | None, limit: int) -> dict[str, Any]:
-    """A file is parsed here (every bad line reported before anything is sent)."""
+            filter: str | None, limit: int, expected_from: str) -> dict[str, Any]:
+    """A file is parsed here (every bad line reported before anything is sent), and `expected_from`
+    checked, so a typo gets the allowed values rather than the server's validation list."""
     if file is not None:
         examples = read_file(file)
-    body: dict[str, Any] = {"limit": limit}
+    body: dict[str, Any] = {"limit": limit, "expected_from": check_expected_from(expected_from)}
     if examples is not None:
         body["examples"] = list(examples)
     if span_ids:
@@ -48,19 +50,22 @@ def _source(examples: Sequence[Any] | None, file: str | Path | None, span_ids: S
 
 def create_dataset(name: str, examples: Sequence[Any] | None = None, *, file: str | Path | None = None,
                    span_ids: Sequence[str] | None = None, filter: str | None = None, limit: int = 100,
-                   description: str = "", project: str = "default", endpoint: str | None = None,
+                   expected_from: str = "reference", description: str = "", project: str = "default", endpoint: str | None = None,
                    api_key: str | None = None) -> dict[str, Any]:
-    """A new dataset (version 1) from examples, a .csv/.jsonl file, span ids, or a filter over spans."""
-    body = {"name": name, "description": description, **_source(examples, file, span_ids, filter, limit)}
+    """A new dataset (version 1) from examples, a .csv/.jsonl file, span ids, or a filter over spans;
+    a span's expected output is its metadata's reference, its own output, or none (`expected_from`)."""
+    body = {"name": name, "description": description,
+            **_source(examples, file, span_ids, filter, limit, expected_from)}
     return _call("POST", f"/projects/{project}/datasets", endpoint, api_key, json=body)
 
 
 def update_dataset(name: str, examples: Sequence[Any] | None = None, *, file: str | Path | None = None,
                    span_ids: Sequence[str] | None = None, filter: str | None = None, limit: int = 100,
-                   remove: Sequence[int] = (), message: str = "", project: str = "default",
+                   expected_from: str = "reference", remove: Sequence[int] = (), message: str = "", project: str = "default",
                    endpoint: str | None = None, api_key: str | None = None) -> dict[str, Any]:
     """The next version of a dataset: examples added (any source) and/or example ids removed."""
-    body = {"remove": list(remove), "message": message, **_source(examples, file, span_ids, filter, limit)}
+    body = {"remove": list(remove), "message": message,
+            **_source(examples, file, span_ids, filter, limit, expected_from)}
     return _call("POST", f"/projects/{project}/datasets/{name}/versions", endpoint, api_key, json=body)
 
 

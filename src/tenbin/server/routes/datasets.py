@@ -27,6 +27,8 @@ class Source(BaseModel):
     span_ids: list[str] = Field(default_factory=list, max_length=runner.MAX_SPANS)
     filter: str | None = Field(None, description='spans matching this filter, e.g. kind == "LLM"')
     limit: int = Field(100, ge=1, le=runner.MAX_SPANS, description="newest matching spans (with a filter)")
+    expected_from: datasets.ExpectedFrom = Field(
+        "reference", description="a span's expected output: its metadata.reference, its own output, or none")
 
 
 class DatasetIn(Source):
@@ -69,7 +71,7 @@ class ExperimentIn(BaseModel):
 
 def _source(request: Request, project: str, body: Source) -> list[dict[str, Any]]:
     return datasets.collect(request.app.state.engine, project, examples=body.examples, span_ids=body.span_ids,
-                            filter=body.filter, limit=body.limit)
+                            filter=body.filter, limit=body.limit, expected_from=body.expected_from)
 
 
 @router.get(BASE)

@@ -43,7 +43,8 @@ def add_spans(engine: Engine, project: str, span_ids: Sequence[str], form: Mappi
     if not span_ids:
         raise InvalidInput("select at least one trace (tick its box) to add to a dataset")
     name, new = target(form)
-    examples = datasets.collect(engine, project, span_ids=span_ids)
+    examples = datasets.collect(engine, project, span_ids=span_ids,
+                                expected_from=form.get("expected_from") or "reference")
     message = f"{len(examples)} span{'s' if len(examples) != 1 else ''} added from the traces"
     if new:
         store.create_dataset(engine, project, name, examples, message=message)

@@ -58,7 +58,8 @@ async def read_upload(request: Request) -> tuple[str, str] | None:
 
 def _examples_from_form(engine: Engine, project: str, form: dict[str, str],
                         file: tuple[str, str] | None = None) -> list[dict[str, Any]]:
-    """Span ids (whitespace or comma separated), a filter, or an uploaded file (name, text); exactly one."""
+    """Span ids (whitespace or comma separated), a filter, or an uploaded file (name, text); exactly one.
+    Spans give the expected output the form's `expected_from` names (a file has its own)."""
     ids = [s for s in re.split(r"[\s,]+", form.get("span_ids", "")) if s]
     flt = form.get("filter", "").strip()
     given = [what for what, value in (("span ids", ids), ("a filter", flt), ("a file", file)) if value]
@@ -72,7 +73,8 @@ def _examples_from_form(engine: Engine, project: str, form: dict[str, str],
     limit = form.get("limit", "").strip() or "100"
     if not limit.isdigit():
         raise InvalidInput(f"limit must be a whole number of spans; got {limit!r}")
-    return datasets.collect(engine, project, span_ids=ids, filter=flt or None, limit=int(limit))
+    return datasets.collect(engine, project, span_ids=ids, filter=flt or None, limit=int(limit),
+                            expected_from=form.get("expected_from") or "reference")
 
 
 def _writable(access: Access, project: str) -> None:
