@@ -167,3 +167,25 @@ def test_full_queue_answers_429_with_retry_after(engine) -> None:
         app.state.ingestor._queued = 0
         app.state.ingestor.start()
     assert count_spans(engine) == 0
+
+
+def test_a_large_write_in_several_statement_shapes_stores_every_row_exactly_once(engine) -> None:  # type: ignore[no-untyped-def]
+    from tenbin.store.engine import write_transaction
+    from tenbin.store.writes import CHUNK_ROWS, ensure_projects, insert_spans
+    from tests.embed_helpers import T0, llm_row
+
+    n = CHUNK_ROWS[0] + CHUNK_ROWS[1] + 3 * CHUNK_ROWS[2] + 2  # every chunk size is used
+    rows = [llm_row(f"question {i}", f"answer {i}", T0 + i, chat=i % 2 == 0) for i in range(n)]
+    for i, row in enumerate(rows):
+        row.update(trace_id=f"{i // 3:032x}", metadata={"task": f"t{i % 4}", "n": i}, tags=[f"tag{i % 3}"])
+    with write_transaction(engine) as conn:
+        pid = ensure_projects(conn, {"p"})["p"]
+        insert_spans(conn, [{**r, "project_id": pid} for r in rows] + [{**rows[5], "project_id": pid}])
+    with engine.connect() as conn:
+        stored = {r.span_id: r._mapping for r in conn.execute(select(Span.__table__))}
+        traces = conn.execute(select(func.count()).select_from(Trace)).scalar_one()
+    assert len(stored) == n and traces == -(-n // 3)
+    for row in rows:
+        got = stored[row["span_id"]]
+        assert (got["metadata"], got["tags"], got["attributes"], got["input_value"]) == (
+            row["metadata"], row["tags"], row.get("attributes"), row.get("input_value"))

@@ -123,15 +123,15 @@ class Ingestor:
                 item.future.set_exception(exc)
 
     def _with_project_ids(self, conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Set each row's `project_id` (in place: the writer owns queued rows; `project` stays, and
+        is ignored by the insert), creating projects not seen before."""
         names = {r["project"] for r in rows} - self._projects.keys()
         if names:
             self._projects.update(ensure_projects(conn, names))
-        out = []
+        ids = self._projects
         for r in rows:
-            r = dict(r)
-            r["project_id"] = self._projects[r.pop("project")]
-            out.append(r)
-        return out
+            r["project_id"] = ids[r["project"]]
+        return rows
 
     def _write_all(self, batch: list[_Item]) -> None:
         rows = [r for item in batch for r in item.rows]
