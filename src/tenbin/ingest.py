@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from tenbin import config
 from tenbin.errors import Overloaded, TenbinError
-from tenbin.store.writes import ensure_projects, insert_spans
+from tenbin.store.writes import encode_json, ensure_projects, insert_spans
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,9 @@ class Ingestor:
         return self._queued
 
     def submit_nowait(self, rows: list[dict[str, Any]]) -> Future[WriteResult]:
-        """Queue rows for the writer; raise Overloaded if the queue would exceed its bound."""
+        """Queue rows for the writer (their JSON columns encoded here, in the caller's thread);
+        raise Overloaded if the queue would exceed its bound."""
+        encode_json(rows)
         with self._lock:
             if self._queued and self._queued + len(rows) > self.max_queued:
                 raise Overloaded(f"ingest queue is full ({self._queued} spans waiting); retry later")
