@@ -4,6 +4,8 @@ Each built-in judge ships `calibration/<judge>.jsonl`: realistic cases with the 
 human gives, balanced between labels. `calibrate` runs the judge (on the configured model) over the
 set and reports accuracy, Cohen's kappa (agreement beyond chance: 0 = a coin, 1 = perfect) and the
 confusion matrix, with `unparseable` as its own column because a judge that cannot answer is wrong.
+`calibrate_project` (REST and the UI's Evaluators page) measures a project's template and keeps
+the report as that judge's last calibration, which the project's evaluator list then shows.
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from tenbin.errors import InvalidInput, NotFound
-from tenbin.evals import judge_prompts, judges
+from tenbin.evals import judge_prompts, judges, registry
 from tenbin.evals.base import FIELDS, UNPARSEABLE, EvalInput
 from tenbin.evals.runner import run
 from tenbin.llm import LLM
+from tenbin.store import calibrations as store
 
 DATA_DIR = Path(__file__).parent / "calibration"
+KAPPA_READINGS = ((0.2, "slight agreement"), (0.4, "fair agreement"), (0.6, "moderate agreement"),
+                  (0.8, "substantial agreement"), (1.0, "almost perfect agreement"))
+"""Landis & Koch's bands, upper bounds exclusive: what a kappa means to someone who has not met it."""
 
 
 @dataclass
@@ -43,6 +51,7 @@ class CalibrationReport:
     confusion: list[list[int]]
     """Rows: the set's labels (in `labels` order); columns: the judge's, then `unparseable`."""
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    """Per case: line, expected, predicted, explanation, `case` (its fields), `raw` (the reply, if unparseable)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +109,42 @@ def calibrate(judge: str, llm: LLM | None = None, *, tracer: Any | None = None, 
         accuracy=sum(e == p for e, p in zip(expected, predicted)) / len(cases),
         kappa=None if math.isnan(kappa) else round(kappa, 6), unparseable=predicted.count(UNPARSEABLE),
         confusion=[[int(v) for v in row] for row in matrix[: len(labels)]],
-        predictions=[{"line": c.line, "expected": e, "predicted": p, "explanation": r.explanation}
+        predictions=[{"line": c.line, "expected": e, "predicted": p, "explanation": r.explanation, "case": _fields(c),
+                      "raw": r.raw if p == UNPARSEABLE else None}
                      for c, e, p, r in zip(cases, expected, predicted, results)],
     )
+
+
+def _fields(case: Case) -> dict[str, Any]:
+    """The case's non-empty input fields, so a wrong verdict can be read next to what was judged."""
+    return {name: value for name in FIELDS if (value := getattr(case.example, name)) not in (None, "", [])}
+
+
+def kappa_reading(kappa: float | None) -> str:
+    """Cohen's kappa in plain words."""
+    if kappa is None:
+        return "undefined: the set and the judge each used a single label"
+    if kappa <= 0:
+        return "no better than a constant label (or chance)"
+    if kappa >= 1:
+        return "perfect agreement"
+    return next(words for bound, words in KAPPA_READINGS if kappa < bound)
+
+
+def calibrate_project(engine: Engine, judge: str, project: str, *, tracer: Any | None = None) -> CalibrationReport:
+    """Calibrate the template `project`'s judges use, on the configured model, and keep the report as
+    the project's last calibration of `judge`; a failed run (model unreachable) keeps nothing."""
+    report = calibrate(judge, tracer=tracer, prompts=judge_prompts.Local(engine, project))
+    store.save(engine, project, report.to_dict())
+    return report
+
+
+def project_catalog(engine: Engine, project: str) -> list[dict[str, Any]]:
+    """Every evaluator as `project` sees it: its judges' registry templates and, for each judge
+    calibrated there, `last_calibration` (accuracy, kappa, model, template version, when)."""
+    last = store.summaries(engine, project)
+    items = registry.catalog(judge_prompts.Local(engine, project))
+    for item in items:
+        if item["source"] == "llm":
+            item["last_calibration"] = last.get(item["name"])
+    return items

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from tenbin.errors import InvalidInput
-from tenbin.evals import calibration, judge_prompts, registry, runner
+from tenbin.evals import calibration, registry, runner
 from tenbin.evals.tracing import JudgeTracing, StoreExporter
 from tenbin.server.auth import Access, reader, writer
 
@@ -36,7 +36,8 @@ class RunIn(BaseModel):
 class CalibrateIn(BaseModel):
     judge: str
     project: str | None = Field(None, description="calibrate this project's registry template of the judge "
-                                                  "(tenbin-judge-<judge>); default: the built-in template")
+                                                  "(tenbin-judge-<judge>) and keep the report as its last "
+                                                  "calibration there; default: the built-in template")
 
 
 def judge_tracing(request: Request) -> JudgeTracing:
@@ -49,13 +50,14 @@ def judge_tracing(request: Request) -> JudgeTracing:
 
 
 @router.get("/evals/evaluators")
-def list_evaluators(request: Request, project: str | None = None, auth: Access = Depends(reader)) -> list[dict[str, Any]]:
+async def list_evaluators(request: Request, project: str | None = None, auth: Access = Depends(reader)) -> list[dict[str, Any]]:
     """Every evaluator: name, version, source (code|llm), needed fields; judges' labels and template
-    (with `project`: the template that project's judges use, from its prompt registry)."""
+    (with `project`: the template that project's judges use, from its prompt registry, and the
+    judge's `last_calibration` there)."""
     if project is None:
         return registry.catalog()
     auth.check_project(project)
-    return registry.catalog(judge_prompts.Local(request.app.state.engine, project))
+    return await run_in_threadpool(calibration.project_catalog, request.app.state.engine, project)
 
 
 @router.post("/evals/run")
@@ -77,15 +79,17 @@ async def run_evals(request: Request, body: RunIn, auth: Access = Depends(writer
 
 @router.post("/evals/calibrate")
 async def calibrate(request: Request, body: CalibrateIn, auth: Access = Depends(reader)) -> dict[str, Any]:
-    """Agreement of the configured model with the judge's shipped labelled set."""
-    prompts = None
+    """Agreement of the configured model with the judge's shipped labelled set; with a project, its
+    template is measured and the report kept as the judge's last calibration there (as the UI does)."""
     if body.project is not None:
         auth.check_project(body.project)
-        prompts = judge_prompts.Local(request.app.state.engine, body.project)
     tracing = judge_tracing(request)
     try:
-        report = await run_in_threadpool(partial(calibration.calibrate, body.judge, tracer=tracing.tracer,
-                                                 prompts=prompts))
+        if body.project is None:
+            report = await run_in_threadpool(partial(calibration.calibrate, body.judge, tracer=tracing.tracer))
+        else:
+            report = await run_in_threadpool(partial(calibration.calibrate_project, request.app.state.engine,
+                                                     body.judge, body.project, tracer=tracing.tracer))
     finally:
         await run_in_threadpool(tracing.flush)
     return report.to_dict()

@@ -9,6 +9,7 @@ of a span are real, indexed columns; everything else an app sends stays in `attr
 
 from tenbin.store.models.analyses import Analysis, AnalysisCluster, AnalysisPoint
 from tenbin.store.models.base import Base, Json, utcnow
+from tenbin.store.models.calibrations import JudgeCalibration
 from tenbin.store.models.core import SPAN_COLUMNS, ApiKey, Feedback, Project, Span, Trace
 from tenbin.store.models.datasets import Dataset, DatasetExample, DatasetVersion, DatasetVersionExample, Experiment, ExperimentResult
 from tenbin.store.models.jobs import Job, SpanEmbedding
@@ -20,6 +21,6 @@ from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, Pr
 
 __all__ = [
     "SPAN_COLUMNS", "Alert", "AlertSettings", "Analysis", "AnalysisCluster", "AnalysisPoint", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
-    "ExperimentResult", "Feedback", "Job", "Json", "Monitor", "MonitorEvaluation", "OnlineEvalRule", "OnlineEvalSpan", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
+    "ExperimentResult", "Feedback", "Job", "Json", "JudgeCalibration", "Monitor", "MonitorEvaluation", "OnlineEvalRule", "OnlineEvalSpan", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
     "PromptLabel", "PromptLabelMove", "PromptVersion", "Span", "SpanEmbedding", "Trace", "utcnow",
 ]

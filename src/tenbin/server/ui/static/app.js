@@ -6,3 +6,8 @@ document.addEventListener("click", (event) => {
     if (target) { target.hidden = !target.hidden; }
   }
 });
+// A form whose button says what it is doing (data-busy) while a slow request runs, so it is not sent twice.
+document.addEventListener("submit", (event) => {
+  const button = event.target.querySelector("button[data-busy]");
+  if (button) { button.disabled = true; button.textContent = button.dataset.busy; }
+});

@@ -115,10 +115,6 @@
       selectCluster(Number(row.dataset.cluster));
     }
   });
-  document.addEventListener("submit", (event) => {
-    const button = event.target.querySelector("button[data-busy]");
-    if (button) { button.disabled = true; button.textContent = button.dataset.busy; }
-  });
   colorBy.addEventListener("change", draw);
   document.querySelectorAll("input[name=dims]").forEach((el) => el.addEventListener("change", draw));
 
