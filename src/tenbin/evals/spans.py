@@ -16,6 +16,10 @@ from tenbin import semconv as sc
 from tenbin.evals.base import EvalInput
 from tenbin.store import queries
 
+FIELD_SOURCES = {"reference": "the span's metadata.reference", "context": "a RETRIEVER span's documents in its trace",
+                 "conversation": "a session (the span's session id)"}
+"""Where a span's fields come from, for forms that list what an evaluator needs (cf. experiments.FIELD_SOURCES)."""
+
 
 def _last(messages: Any, role: str) -> str | None:
     if not isinstance(messages, list):

@@ -31,3 +31,12 @@ def llm_details(engine: Engine, trace_ids: list[str]) -> dict[str, dict[str, Any
                 if found[key] is None:
                     found[key] = getattr(r, key)
     return out
+
+
+def span_traces(engine: Engine, span_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per span id, its trace id and name: what a page listing results by span links to."""
+    if not span_ids:
+        return {}
+    stmt = select(Span.span_id, Span.trace_id, Span.name).where(Span.span_id.in_(span_ids))
+    with engine.connect() as conn:
+        return {r.span_id: {"trace_id": r.trace_id, "name": r.name} for r in conn.execute(stmt)}

@@ -6,24 +6,21 @@ both paths make the same examples."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
-from starlette.datastructures import FormData
 
 from tenbin.errors import InvalidInput, NotFound
 from tenbin.evals import datasets
 from tenbin.server.auth import Access
 from tenbin.server.ui.pages.datasets import dataset_url
-from tenbin.server.ui.pages.trace import page_context
-from tenbin.server.ui.pages.traces import list_context
+from tenbin.server.ui.pages.trace import error_page, shown_span
+from tenbin.server.ui.pages.traces import refused, selection
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, require_write, ui_access
+from tenbin.server.ui.security import check_csrf, ui_access
 from tenbin.store import datasets as store
-from tenbin.store.queries import get_span
 
 router = APIRouter()
 
@@ -53,46 +50,20 @@ def add_spans(engine: Engine, project: str, span_ids: Sequence[str], form: Mappi
     return name, len(examples)
 
 
-def ticked(form: FormData) -> list[str]:
-    """The ticked rows' span ids; "select all" sends every row's id, so it works without JavaScript."""
-    ids = form.getlist("span_id") + (form.getlist("page_span") if form.get("all_on_page") else [])
-    return list(dict.fromkeys(str(i) for i in ids if i))
-
-
 @router.post("/projects/{project}/traces/add-to-dataset")
 async def add_from_list(request: Request, project: str, access: Access = Depends(ui_access)) -> Response:
-    form = await check_csrf(request)
-    require_write(access, project, "add spans to datasets")
-    engine, ids = request.app.state.engine, ticked(await request.form())
+    form, ids = await selection(request, access, project, "add spans to datasets")
     try:
-        name, count = await run_in_threadpool(add_spans, engine, project, ids, form)
+        name, count = await run_in_threadpool(add_spans, request.app.state.engine, project, ids, form)
     except (InvalidInput, NotFound) as exc:
-        view = dict(parse_qsl(form.get("view", "")))
-        context = await run_in_threadpool(list_context, engine, access, project, view)
-        context.update(add_error=str(exc), add_form=form, checked=set(ids))
-        return render(request, "traces.html", status_code=400, **context)
+        return await refused(request, access, project, form, ids, 400, add_error=str(exc))
     return RedirectResponse(dataset_url(project, name, count), status_code=303)
 
 
 def _add_one(engine: Engine, access: Access, trace_id: str, form: Mapping[str, str]) -> tuple[str, str, int]:
-    """Check the span belongs to this trace (and the key's project and write scope), then add it;
-    returns (project, dataset, count)."""
-    span_id = form.get("span_id", "")
-    if not span_id:
-        raise InvalidInput("no span given: pick a span in the tree, then press Add to dataset")
-    span = get_span(engine, span_id, access.project)
-    if span["trace_id"] != trace_id:
-        raise NotFound(f"trace {trace_id} has no span {span_id!r}; pick a span from the tree on the trace page")
-    require_write(access, span["project"], "add spans to datasets")
-    return (span["project"], *add_spans(engine, span["project"], [span_id], form))
-
-
-def _trace_page(engine: Engine, access: Access, trace_id: str, span_id: str) -> dict[str, object]:
-    """The trace page to show an error on: the span asked for, or the root when it is not in this trace."""
-    try:
-        return page_context(engine, access, trace_id, span_id or None)
-    except NotFound:
-        return page_context(engine, access, trace_id, None)
+    """Add the trace page's span (checked by `shown_span`); returns (project, dataset, count)."""
+    span = shown_span(engine, access, trace_id, form.get("span_id", ""), "add spans to datasets")
+    return (span["project"], *add_spans(engine, span["project"], [span["span_id"]], form))
 
 
 @router.post("/traces/{trace_id}/add-to-dataset")
@@ -102,7 +73,7 @@ async def add_from_trace(request: Request, trace_id: str, access: Access = Depen
     try:
         project, name, count = await run_in_threadpool(_add_one, engine, access, trace_id, form)
     except (InvalidInput, NotFound) as exc:
-        context = await run_in_threadpool(_trace_page, engine, access, trace_id, form.get("span_id", ""))
+        context = await run_in_threadpool(error_page, engine, access, trace_id, form.get("span_id", ""))
         context.update(add_error=str(exc), add_form=form)
         return render(request, "trace.html", status_code=400, **context)
     return RedirectResponse(dataset_url(project, name, count), status_code=303)

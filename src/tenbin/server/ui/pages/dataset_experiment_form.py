@@ -10,7 +10,6 @@ This module's name sorts before `datasets.py` on purpose: pages are mounted in n
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -23,19 +22,16 @@ from sqlalchemy import Engine
 from tenbin import config
 from tenbin.errors import InvalidInput, LLMError, NotFound
 from tenbin.evals import experiments, judge_prompts
-from tenbin.evals import registry as evaluators
 from tenbin.prompts import registry as prompts
 from tenbin.server.auth import Access
 from tenbin.server.routes.evals import judge_tracing
+from tenbin.server.ui.evaluator_choice import choices, chosen
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, require_write, ui_access
 from tenbin.store import datasets as store
 
 router = APIRouter()
 EXPERIMENTS = "/projects/{project}/experiments"
-CHECKED, PARAMS = "eval.", "params."
-"""Form field prefixes: `eval.NAME` is an evaluator's checkbox, `params.NAME` its JSON parameters."""
-PARAMS_EXAMPLE = '{"pattern": "\\\\d+"}'
 
 
 def _prompt_refs(prompt: dict[str, Any]) -> list[tuple[str, str]]:
@@ -45,57 +41,28 @@ def _prompt_refs(prompt: dict[str, Any]) -> list[tuple[str, str]]:
     return labelled + [(f"{name}@{v}", f"{name} v{v}") for v in range(prompt["latest_version"], 0, -1)]
 
 
-def _with_hints(item: dict[str, Any]) -> dict[str, Any]:
-    """A catalog entry plus what its parameters box shows: the required ones as an object to fill in
-    (else the optional names), and every accepted name as its tooltip."""
-    params = item.get("parameters") or []
-    required = [p["name"] for p in params if p["required"]]
-    placeholder = "{" + ", ".join(f'"{n}": …' for n in required) + "}" if required else \
-        "optional: " + ", ".join(p["name"] for p in params)
-    accepted = ", ".join(p["name"] + (" (required)" if p["required"] else "") for p in params)
-    return {**item, "summary": (item.get("doc") or "").strip().split("\n")[0],
-            "placeholder": placeholder if params else "", "accepts": f"a JSON object; parameters: {accepted}"}
-
-
 def form_context(engine: Engine, access: Access, project: str, form: dict[str, str]) -> dict[str, Any]:
     """Everything the form offers: datasets, the app's prompts (not tenbin's judge templates), evaluators."""
     listed = [p for p in prompts.list_prompts(engine, project) if not p["name"].startswith(judge_prompts.PREFIX)]
-    catalog = evaluators.catalog(judge_prompts.Local(engine, project))
     return {"project": project, "nav": "datasets", "access": access, "form": form, "error": None,
             "can_write": "write" in access.scopes, "datasets": store.list_datasets(engine, project),
             "prompts": [{"name": p["name"], "refs": _prompt_refs(p)} for p in listed],
-            "evaluators": [_with_hints(e) for e in catalog], "fields": experiments.FIELD_SOURCES,
+            "evaluators": choices(judge_prompts.Local(engine, project)), "fields": experiments.FIELD_SOURCES,
             "model": config.LLM_MODEL.get()}
-
-
-def _spec(name: str, params: str) -> evaluators.Spec:
-    """An evaluator as REST names it: the bare name, or {"name", "params"} when parameters were given."""
-    if not params.strip():
-        return name
-    try:
-        value = json.loads(params)
-    except ValueError as exc:
-        raise InvalidInput(f"parameters of {name}: not JSON ({exc}); write an object such as {PARAMS_EXAMPLE}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput(f"parameters of {name}: write a JSON object such as {PARAMS_EXAMPLE}; got {params!r}")
-    return {"name": name, "params": value}
 
 
 def _start_arguments(form: dict[str, str]) -> dict[str, Any]:
     """The form as `start_stored`'s keyword arguments (the REST body's fields), checked for presence."""
-    chosen = [key.removeprefix(CHECKED) for key in form if key.startswith(CHECKED)]
     version = form.get("version", "").strip()
     if not form.get("dataset", "").strip():
         raise InvalidInput("choose a dataset")
     if not form.get("prompt", "").strip():
         raise InvalidInput("choose a prompt version (NAME@VERSION or NAME@LABEL)")
-    if not chosen:
-        raise InvalidInput("choose at least one evaluator")
+    specs = chosen(form)
     if version and not version.isdigit():
         raise InvalidInput(f"the dataset version is a whole number (empty for the latest); got {version!r}")
     return {"dataset": form["dataset"].strip(), "prompt": form["prompt"].strip(), "version": int(version) if version else None,
-            "evaluators": [_spec(name, form.get(PARAMS + name, "")) for name in chosen],
-            "name": form.get("name", "").strip() or None}
+            "evaluators": specs, "name": form.get("name", "").strip() or None}
 
 
 @router.get(EXPERIMENTS + "/new", response_class=HTMLResponse)

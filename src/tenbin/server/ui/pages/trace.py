@@ -15,11 +15,12 @@ from sqlalchemy import Engine
 from tenbin.errors import Forbidden, InvalidInput, NotFound
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import check_csrf, ui_access
+from tenbin.server.ui.evaluator_choice import span_form
+from tenbin.server.ui.security import check_csrf, require_write, ui_access
 from tenbin.server.ui.similar import similar_panel
 from tenbin.store.datasets import dataset_names
 from tenbin.store.feedback import add_feedback
-from tenbin.store.queries import get_trace
+from tenbin.store.queries import get_span, get_trace
 
 router = APIRouter()
 
@@ -94,13 +95,36 @@ def page_context(engine: Engine, access: Access, trace_id: str, span_id: str | N
             "feedback_count": feedback_count, "feedback_error": None, "form": {},
             "similar": similar_panel(engine, access, selected),
             "dataset_names": dataset_names(engine, trace["project"]) if can_write else [],
-            "add_error": None, "add_form": {}}
+            "add_error": None, "add_form": {}, "evaluated": None, "skipped": [], **span_form(can_write)}
+
+
+def shown_span(engine: Engine, access: Access, trace_id: str, span_id: str, what: str) -> dict[str, Any]:
+    """The span a trace page's form acts on, checked to be in this trace and writable by the key
+    (`what` completes "... scope to")."""
+    if not span_id:
+        raise InvalidInput("no span given: pick a span in the tree, then press the button again")
+    span = get_span(engine, span_id, access.project)
+    if span["trace_id"] != trace_id:
+        raise NotFound(f"trace {trace_id} has no span {span_id!r}; pick a span from the tree on the trace page")
+    require_write(access, span["project"], what)
+    return span
+
+
+def error_page(engine: Engine, access: Access, trace_id: str, span_id: str) -> dict[str, Any]:
+    """The trace page to show a form's error on: the span asked for, or the root when it is not in this trace."""
+    try:
+        return page_context(engine, access, trace_id, span_id or None)
+    except NotFound:
+        return page_context(engine, access, trace_id, None)
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
-def trace_page(request: Request, trace_id: str, span: str | None = None,
-               access: Access = Depends(ui_access)) -> HTMLResponse:
-    return render(request, "trace.html", **page_context(request.app.state.engine, access, trace_id, span or None))
+def trace_page(request: Request, trace_id: str, span: str | None = None, evaluated: int | None = None,
+               skipped: str = "", access: Access = Depends(ui_access)) -> HTMLResponse:
+    """`evaluated`/`skipped` (set by "Evaluate this span") confirm how many results were just stored."""
+    context = page_context(request.app.state.engine, access, trace_id, span or None)
+    context.update(evaluated=evaluated, skipped=[s for s in skipped.split(",") if s])
+    return render(request, "trace.html", **context)
 
 
 def _score(text: str) -> float:

@@ -2,7 +2,8 @@
 
 Every bit of state (filter, time range, sort, cursor, page size) lives in the query string, so a
 copied link reproduces the view and other pages (segments, overview) can link here with a filter.
-Ticked rows go to a dataset through pages/add_to_dataset.py, which shows this same view on an error.
+Ticked rows go to a dataset through pages/add_to_dataset.py, or to evaluators through
+pages/evaluate_spans.py; both show this same view on an error.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
+from starlette.datastructures import FormData
 
 from tenbin.errors import FilterError, InvalidInput
 from tenbin.filters import EXAMPLE
 from tenbin.server.auth import Access
+from tenbin.server.ui.evaluator_choice import span_form
 from tenbin.server.ui.render import render
-from tenbin.server.ui.security import ui_access
+from tenbin.server.ui.security import check_csrf, require_write, ui_access
 from tenbin.store.datasets import dataset_names
 from tenbin.store.queries import SpanQuery, list_traces
 from tenbin.store.ui_queries import llm_details
@@ -150,7 +154,7 @@ def _rows(engine: Engine, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def list_context(engine: Engine, access: Access, project: str, params: Mapping[str, str]) -> dict[str, Any]:
     """The list as `params` (a query string's fields) asks for it; a bad view is an `error`, not an exception.
-    `view` is that query string again, so the "Add to dataset" form can bring the same list back."""
+    `view` is that query string again, so the "Add to dataset" and "Evaluate" controls can bring the same list back."""
     state = ListState.from_query(params)
     items: list[dict[str, Any]] = []
     next_cursor, error = None, None
@@ -170,7 +174,7 @@ def list_context(engine: Engine, access: Access, project: str, params: Mapping[s
             "next_cursor": next_cursor, "error": error, "ranges": RANGES, "example": EXAMPLE,
             "view": urlencode(dict(params)), "can_write": can_write,
             "dataset_names": dataset_names(engine, project) if can_write and items else [],
-            "add_error": None, "add_form": {}, "checked": set()}
+            "add_error": None, "add_form": {}, "checked": set(), **span_form(can_write and bool(items))}
 
 
 @router.get("/projects/{project}/traces", response_class=HTMLResponse)
@@ -178,3 +182,26 @@ def traces(request: Request, project: str, access: Access = Depends(ui_access)) 
     access.check_project(project)
     context = list_context(request.app.state.engine, access, project, request.query_params)
     return render(request, "traces.html", status_code=400 if context["error"] else 200, **context)
+
+
+def ticked(form: FormData) -> list[str]:
+    """The ticked rows' span ids; "select all" sends every row's id, so it works without JavaScript."""
+    ids = form.getlist("span_id") + (form.getlist("page_span") if form.get("all_on_page") else [])
+    return list(dict.fromkeys(str(i) for i in ids if i))
+
+
+async def selection(request: Request, access: Access, project: str, what: str) -> tuple[dict[str, str], list[str]]:
+    """A POST of the list's selection form (Add to dataset, Evaluate): its fields, CSRF-checked, and the
+    ticked span ids; `what` completes "... scope to"."""
+    form = await check_csrf(request)
+    require_write(access, project, what)
+    return form, ticked(await request.form())
+
+
+async def refused(request: Request, access: Access, project: str, form: dict[str, str], ids: list[str],
+                  status: int, **shown: str) -> HTMLResponse:
+    """The list again in the view the form came from, ticks and choices kept, `shown` (an error) inline."""
+    view = dict(parse_qsl(form.get("view", "")))
+    context = await run_in_threadpool(list_context, request.app.state.engine, access, project, view)
+    context.update(add_form=form, eval_form=form, checked=set(ids), **shown)
+    return render(request, "traces.html", status_code=status, **context)

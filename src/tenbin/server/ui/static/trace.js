@@ -8,13 +8,25 @@ document.addEventListener("submit", (event) => {
 });
 
 // Traces list: "select all on this page" ticks every row; unticking a row unticks it (the form
-// sends every row's id when it is ticked, which is also how it works without JavaScript).
+// sends every row's id when it is ticked, which is also how it works without JavaScript). The
+// Evaluate control says how many spans are ticked.
+const ROWS = 'input[name="span_id"][form="trace-selection"]';
 document.addEventListener("change", (event) => {
   const box = event.target;
   if (box.matches("[data-select-all]")) {
-    for (const row of document.querySelectorAll('input[name="span_id"][form="add-to-dataset"]')) { row.checked = box.checked; }
-  } else if (box.matches('input[name="span_id"][form="add-to-dataset"]') && !box.checked) {
+    for (const row of document.querySelectorAll(ROWS)) { row.checked = box.checked; }
+  } else if (box.matches(ROWS) && !box.checked) {
     const all = document.querySelector("[data-select-all]");
     if (all) { all.checked = false; }
   }
+  const count = document.querySelector("[data-ticked-count]");
+  if (count) { count.textContent = document.querySelectorAll(ROWS + ":checked").length; }
+});
+
+// Enter in a control that shares a form with another (Evaluate beside Add to dataset) presses its own button.
+document.addEventListener("keydown", (event) => {
+  const group = event.key === "Enter" && event.target.matches("input") && event.target.closest("[data-enter-clicks]");
+  if (!group) { return; }
+  event.preventDefault();
+  group.querySelector(group.dataset.enterClicks).click();
 });
