@@ -64,3 +64,10 @@ def test_keys_are_stored_hashed_and_scopes_checked(engine) -> None:
     assert key not in stored.key_hash and stored.key_hash != key and key.startswith(stored.prefix)
     with pytest.raises(InvalidInput, match="scopes"):
         create_key(engine, "a", "admin")
+
+
+def test_calibrating_a_projects_judge_keeps_a_report_so_needs_a_write_key(secured, engine) -> None:
+    read_a = create_key(engine, "a", "read")
+    response = httpx.post(f"{secured.url}/api/v1/evals/calibrate", json={"judge": "toxicity", "project": "a"},
+                          headers={"authorization": f"Bearer {read_a}"})
+    assert response.status_code == 403 and "needs 'write'" in response.json()["detail"]

@@ -21,6 +21,11 @@ class Access:
         if self.project is not None and name != self.project:
             raise Forbidden(f"this API key belongs to project {self.project!r}, not {name!r}")
 
+    def check_scope(self, scope: str, why: str) -> None:
+        """For a route whose scope depends on its body (a read that also keeps something)."""
+        if scope not in self.scopes:
+            raise Forbidden(f"this API key has scopes {', '.join(sorted(self.scopes))}; {why} needs {scope!r}")
+
 
 OPEN = Access(None, frozenset({"read", "write"}))
 

@@ -83,6 +83,7 @@ async def calibrate(request: Request, body: CalibrateIn, auth: Access = Depends(
     template is measured and the report kept as the judge's last calibration there (as the UI does)."""
     if body.project is not None:
         auth.check_project(body.project)
+        auth.check_scope("write", "calibrating a project's template (its report is kept)")
     tracing = judge_tracing(request)
     try:
         if body.project is None:
