@@ -189,3 +189,20 @@ def test_a_large_write_in_several_statement_shapes_stores_every_row_exactly_once
         got = stored[row["span_id"]]
         assert (got["metadata"], got["tags"], got["attributes"], got["input_value"]) == (
             row["metadata"], row["tags"], row.get("attributes"), row.get("input_value"))
+
+
+def test_a_sqlite_built_with_a_low_variable_limit_still_takes_large_batches(engine) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from tenbin.store.engine import write_transaction
+    from tenbin.store.writes import ensure_projects, insert_spans
+    from tests.embed_helpers import T0, llm_row
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite compile-time limit")
+    rows = [llm_row(f"question {i}", f"answer {i}", T0 + i) for i in range(300)]
+    with write_transaction(engine) as conn:
+        conn.connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        pid = ensure_projects(conn, {"p"})["p"]
+        insert_spans(conn, [{**r, "project_id": pid} for r in rows])
+    assert count_spans(engine) == 300

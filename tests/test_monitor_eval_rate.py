@@ -26,7 +26,8 @@ def test_fires_when_the_labels_share_of_the_evaluators_results_passes_the_thresh
     judged_spans(engine, T0 + HOUR_US, {"correct": 12, "incorrect": 8})
     judged_spans(engine, T0 + HOUR_US, {"incorrect": 30}, evaluator="hallucination")
     rated_spans(engine, T0 + HOUR_US, ups=0, downs=10)
-    monitor = monitors.create(engine, "p", SPEC)
+    monitor = monitors.create(engine, "p", {**SPEC, "evaluator": " qa_correctness", "label": "incorrect "})
+    assert (monitor["evaluator"], monitor["label"]) == ("qa_correctness", "incorrect")
     result = monitors.check(engine, monitor["id"], at_us=NOW)
     assert (result["status"], result["value"], result["n"]) == ("firing", 0.4, 20), result
     assert result["message"] == 'qa_correctness "incorrect" rate 40% (n=20) is above 30%'

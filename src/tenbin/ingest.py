@@ -71,11 +71,11 @@ class Ingestor:
     def submit_nowait(self, rows: list[dict[str, Any]]) -> Future[WriteResult]:
         """Queue rows for the writer (their JSON columns encoded here, in the caller's thread);
         raise Overloaded if the queue would exceed its bound."""
-        encode_json(rows)
         with self._lock:
             if self._queued and self._queued + len(rows) > self.max_queued:
                 raise Overloaded(f"ingest queue is full ({self._queued} spans waiting); retry later")
             self._queued += len(rows)
+        encode_json(rows)
         item = _Item(rows, Future())
         self._queue.put(item)
         return item.future

@@ -164,7 +164,7 @@ def _eval_params(data: Mapping[str, Any], kind: str, cluster: str | None) -> tup
     for key, value, example in (("evaluator", evaluator, "qa_correctness"), ("label", label, "incorrect")):
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise InvalidInput(f"an eval_rate monitor needs {key} (1 to 200 characters), e.g. {example}; got {value!r}")
-    return evaluator.strip(), label
+    return evaluator.strip(), label.strip()
 
 
 def validate(engine: Engine, project: str, data: Mapping[str, Any]) -> dict[str, Any]:

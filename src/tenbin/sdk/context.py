@@ -9,7 +9,6 @@ typically enters `session(...)` once per request, i.e. once per turn.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict

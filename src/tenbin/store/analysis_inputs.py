@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Engine, LargeBinary, and_, case, func, or_, select
 
 from tenbin.errors import InvalidInput
+from tenbin.store.eval_metrics import RESULT_KINDS
 from tenbin.store.models import Feedback, Span, SpanEmbedding, Trace
 from tenbin.store.models.analyses import AnalysisPoint
 from tenbin.store.queries import SpanQuery, span_conditions
@@ -72,7 +73,7 @@ def _feedback(conn: Any, conds: list[Any]) -> dict[str, dict[str, Any]]:
                    func.sum(case((Feedback.value == 0, 1), else_=0)).label("downs"), func.avg(Feedback.value).label("mean"))
             .select_from(Span).join(Trace, Trace.trace_id == Span.trace_id)
             .join(Feedback, span_feedback_join())
-            .where(*conds, Feedback.kind.in_(("thumbs", "score", "label")))
+            .where(*conds, Feedback.kind.in_(("thumbs", *RESULT_KINDS)))
             .group_by(Span.span_id, Feedback.kind, Feedback.name))
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {"thumbs_n": 0, "thumbs_down": 0, "scores": {}})
     for r in conn.execute(stmt):

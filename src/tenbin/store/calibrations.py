@@ -36,19 +36,23 @@ def _summary(row: Any) -> dict[str, Any]:
     return {**{k: values[k] for k in SUMMARY}, "created": iso(values["created_us"])}
 
 
-def _of_project(project: str) -> Any:
-    return (select(*JudgeCalibration.__table__.c).join(Project, Project.id == JudgeCalibration.project_id)
+def _of_project(project: str, *columns: Any) -> Any:
+    return (select(*columns).join(Project, Project.id == JudgeCalibration.project_id)
             .where(Project.name == project))
 
 
 def summaries(engine: Engine, project: str) -> dict[str, dict[str, Any]]:
-    """Judge → summary of its last calibration in `project` (judges never calibrated are absent)."""
+    """Judge → summary of its last calibration in `project` (judges never calibrated are absent);
+    the headline columns only, not the reports."""
+    table = JudgeCalibration.__table__
+    columns = [table.c[k] for k in (*SUMMARY, "created_us")]
     with engine.connect() as conn:
-        return {r.judge: _summary(r) for r in conn.execute(_of_project(project))}
+        return {r.judge: _summary(r) for r in conn.execute(_of_project(project, *columns))}
 
 
 def last_report(engine: Engine, project: str, judge: str) -> dict[str, Any] | None:
     """The whole last report of `judge` in `project` with its `created` time, or None."""
     with engine.connect() as conn:
-        row = conn.execute(_of_project(project).where(JudgeCalibration.judge == judge)).first()
+        row = conn.execute(_of_project(project, JudgeCalibration.report, JudgeCalibration.created_us)
+                           .where(JudgeCalibration.judge == judge)).first()
     return None if row is None else {**row.report, "created": iso(row.created_us)}

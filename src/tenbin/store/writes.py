@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -42,6 +43,7 @@ def insert_spans(conn: Connection, rows: list[dict[str, Any]]) -> None:
     left as it is, and each row's trace summary is created or widened."""
     if not rows:
         return
+    encode_json(rows)
     _insert_many(conn, _SPANS, rows)
     _upsert_traces(conn, rows)
 
@@ -56,37 +58,27 @@ class _Table:
 
     def __init__(self, table: Table, keys: Sequence[str], build: Callable[[Dialect, list[dict[str, Any]]], Any]):
         self.name, self.keys, self.build = table.name, tuple(keys), build
-        self.json_at = tuple(i for i, k in enumerate(self.keys) if isinstance(table.c[k].type, JSON))
 
     def values(self, row: dict[str, Any]) -> list[Any]:
-        """The row's values in `keys` order, JSON columns encoded as the engine's serializer would
-        (unless `encode_json` already did)."""
-        out = [row.get(key) for key in self.keys]
-        if not row.get(JSON_ENCODED):
-            for i in self.json_at:
-                if out[i] is not None:
-                    out[i] = dumps_json(out[i])
-        return out
-
-    def encode_json(self, row: dict[str, Any]) -> None:
-        for i in self.json_at:
-            key = self.keys[i]
-            if row.get(key) is not None:
-                row[key] = dumps_json(row[key])
-        row[JSON_ENCODED] = True
+        return [row.get(key) for key in self.keys]
 
 
 JSON_ENCODED = "_json_encoded"
 """Marks a span row whose JSON columns hold encoded text (see `encode_json`)."""
+_SPAN_JSON = tuple(c.name for c in _spans.columns if isinstance(c.type, JSON))
 
 
 def encode_json(rows: list[dict[str, Any]]) -> None:
-    """Encode the JSON columns of span rows in place, in the caller's thread: ingest does this before
-    queueing, so the single writer thread spends its time in the database (the encoding was a tenth
-    of its time per span)."""
+    """Encode the JSON columns of span rows in place, as the engine's serializer would; rows already
+    encoded are left alone. Ingest calls this before queueing, in the submitting thread, so the single
+    writer thread spends its time in the database (the encoding was a tenth of its time per span)."""
     for row in rows:
-        if not row.get(JSON_ENCODED):
-            _SPANS.encode_json(row)
+        if row.get(JSON_ENCODED):
+            continue
+        for key in _SPAN_JSON:
+            if row.get(key) is not None:
+                row[key] = dumps_json(row[key])
+        row[JSON_ENCODED] = True
 
 
 @dataclass(frozen=True)
@@ -126,12 +118,24 @@ def _insert_many(conn: Connection, table: _Table, rows: list[dict[str, Any]]) ->
     per chunk takes the GIL once per chunk.
     """
     values = [table.values(row) for row in rows]
+    most = _max_rows(conn, len(table.keys))
     start = 0
     while start < len(values):
-        size = next(n for n in CHUNK_ROWS if n <= len(values) - start)
+        size = next(n for n in CHUNK_ROWS if n <= min(most, len(values) - start))
         shape = _shape(conn.dialect, table, size)
         conn.exec_driver_sql(shape.sql, shape.params(values[start:start + size]))
         start += size
+
+
+def _max_rows(conn: Connection, columns: int) -> int:
+    """Rows one statement may carry under the driver's bound-parameter limit (SQLite's is 32,766 since
+    3.32 but may be compiled lower, e.g. 999; PostgreSQL's protocol allows 65,535)."""
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    else:
+        limit = 65_535
+    return max(1, limit // columns)
 
 
 def _dialect_module(dialect: Dialect) -> Any:

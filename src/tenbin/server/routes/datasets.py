@@ -114,7 +114,7 @@ async def run_experiment(request: Request, project: str, name: str, body: RunIn,
     at once; otherwise the experiment comes back `running` and runs in the background. Poll
     GET .../experiments/{id} for `status` (running → done | failed | interrupted) and `done`/`total`."""
     auth.check_project(project)
-    tracing = judge_tracing(request)
+    tracing = judge_tracing(request.app)
     return await run_in_threadpool(experiments.start_stored, request.app.state.engine, project, name,
                                    prompt=body.prompt, evaluators=body.evaluators, version=body.version,
                                    name=body.name, tracer=tracing.tracer, on_done=tracing.flush)
@@ -126,7 +126,7 @@ async def rerun_experiment(request: Request, project: str, experiment_id: int,
     """Start a new experiment with this one's prompt version, dataset version, evaluators and judge
     template versions, linked by `task.rerun_of`; 400 while it is still running. Poll like a start."""
     auth.check_project(project)
-    tracing = judge_tracing(request)
+    tracing = judge_tracing(request.app)
     return await run_in_threadpool(experiment_reruns.start_rerun, request.app.state.engine, project, experiment_id,
                                    tracer=tracing.tracer, on_done=tracing.flush)
 

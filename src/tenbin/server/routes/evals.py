@@ -10,7 +10,7 @@ import threading
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -40,12 +40,13 @@ class CalibrateIn(BaseModel):
                                                   "calibration there; default: the built-in template")
 
 
-def judge_tracing(request: Request) -> JudgeTracing:
-    """One judge-span provider per app, feeding the app's own ingest queue."""
+def judge_tracing(app: FastAPI) -> JudgeTracing:
+    """The app's one judge-span provider (every route and page that runs judges shares it), feeding
+    the app's own ingest queue; created on first use."""
     with _LOCK:
-        tracing = getattr(request.app.state, "judge_tracing", None)
+        tracing = getattr(app.state, "judge_tracing", None)
         if tracing is None:
-            tracing = request.app.state.judge_tracing = JudgeTracing(StoreExporter(request.app.state.ingestor))
+            tracing = app.state.judge_tracing = JudgeTracing(StoreExporter(app.state.ingestor))
     return tracing
 
 
@@ -73,7 +74,7 @@ async def run_evals(request: Request, body: RunIn, auth: Access = Depends(writer
         auth.check_project(body.project)
         ids = await run_in_threadpool(runner.select_spans, engine, body.project, body.filter, body.limit)
     return await run_in_threadpool(runner.evaluate_spans, engine, ids, body.evaluators,
-                                   tracing=judge_tracing(request), project=auth.project,
+                                   tracing=judge_tracing(request.app), project=auth.project,
                                    skip_missing=body.skip_missing)
 
 
@@ -84,7 +85,7 @@ async def calibrate(request: Request, body: CalibrateIn, auth: Access = Depends(
     if body.project is not None:
         auth.check_project(body.project)
         auth.check_scope("write", "calibrating a project's template (its report is kept)")
-    tracing = judge_tracing(request)
+    tracing = judge_tracing(request.app)
     try:
         if body.project is None:
             report = await run_in_threadpool(partial(calibration.calibrate, body.judge, tracer=tracing.tracer))

@@ -12,7 +12,6 @@ Judges run here on the server's model (TENBIN_LLM_*), traced into `tenbin-evals`
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -23,13 +22,12 @@ from tenbin import config
 from tenbin.errors import InvalidInput
 from tenbin.evals import online
 from tenbin.evals import online_rules as rules
-from tenbin.evals.tracing import JudgeTracing, StoreExporter
 from tenbin.server.auth import Access, reader, writer
+from tenbin.server.routes.evals import judge_tracing
 from tenbin.store import online_rules as store
 
 router = APIRouter(tags=["online evals"])
 BASE = "/projects/{project}/online-evals"
-_LOCK = threading.Lock()
 
 
 class RuleIn(BaseModel):
@@ -54,15 +52,6 @@ class RunIn(BaseModel):
     rule: str | None = Field(None, description="run this rule (even if disabled); default every enabled rule")
 
 
-def tracing_for(app: FastAPI) -> JudgeTracing:
-    """The app's judge-span provider (shared with /evals/run), created on first use."""
-    with _LOCK:
-        tracing = getattr(app.state, "judge_tracing", None)
-        if tracing is None:
-            tracing = app.state.judge_tracing = JudgeTracing(StoreExporter(app.state.ingestor))
-    return tracing
-
-
 @router.get(BASE)
 def list_rules(request: Request, project: str, auth: Access = Depends(reader)) -> list[dict[str, Any]]:
     auth.check_project(project)
@@ -85,7 +74,7 @@ async def run_rules(request: Request, project: str, body: RunIn | None = None,
     auth.check_project(project)
     name = body.rule if body else None
     return await run_in_threadpool(online.run_pass, request.app.state.engine, project, name, force=True,
-                                   tracing=tracing_for(request.app))
+                                   tracing=judge_tracing(request.app))
 
 
 @router.get(BASE + "/{name}")
@@ -116,7 +105,7 @@ def delete_rule(request: Request, project: str, name: str, auth: Access = Depend
 def _tick(app: FastAPI) -> None:
     engine = app.state.engine
     if store.list_rules(engine, enabled_only=True):
-        online.run_pass(engine, tracing=tracing_for(app), stop=app.state.scheduler.stopping)
+        online.run_pass(engine, tracing=judge_tracing(app), stop=app.state.scheduler.stopping)
 
 
 def schedule(app: FastAPI, interval_s: float | None = None) -> None:

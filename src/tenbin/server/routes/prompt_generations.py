@@ -45,7 +45,7 @@ class SaveIn(BaseModel):
 
 def start_run(request: Request, project: str, body: dict[str, Any]) -> dict[str, Any]:
     """Start a run with the server's model, its calls traced into `tenbin-evals` (the UI uses this too)."""
-    tracing = judge_tracing(request)
+    tracing = judge_tracing(request.app)
     return runs.start(request.app.state.engine, project, body, tracer=tracing.tracer, on_done=tracing.flush)
 
 
@@ -74,7 +74,7 @@ def get_run(request: Request, run_id: int, results: bool = True, auth: Access = 
 
 def rerun_run(request: Request, run_id: int, project: str | None = None) -> dict[str, Any]:
     """Run `run_id` again with the server's model, traced like a start (the UI uses this too)."""
-    tracing = judge_tracing(request)
+    tracing = judge_tracing(request.app)
     return runs.rerun(request.app.state.engine, run_id, project=project, tracer=tracing.tracer, on_done=tracing.flush)
 
 

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from tenbin.analytics import reports
 from tenbin.server.auth import Access, reader, writer
-from tenbin.server.routes.online_evals import tracing_for
+from tenbin.server.routes.evals import judge_tracing
 
 router = APIRouter(tags=["analyses"])
 PATH = "/analyses/{analysis_id}/clusters/{cluster}/report"
@@ -23,7 +23,7 @@ PATH = "/analyses/{analysis_id}/clusters/{cluster}/report"
 @router.post(PATH)
 async def generate(request: Request, analysis_id: int, cluster: int, auth: Access = Depends(writer)) -> dict[str, Any]:
     """Write the cluster's report with the configured LLM (replacing an earlier one) and return it."""
-    tracing = tracing_for(request.app)
+    tracing = judge_tracing(request.app)
     try:
         return await run_in_threadpool(reports.generate, request.app.state.engine, analysis_id, cluster,
                                        tracer=tracing.tracer, project=auth.project)

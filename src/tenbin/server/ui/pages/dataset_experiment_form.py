@@ -3,9 +3,6 @@ and start an eval experiment through `experiments.start_stored`, the function RE
 POST …/datasets/{name}/experiments calls; then the experiment's own page shows its progress.
 A refusal (no evaluator, bad parameters, a reference evaluator on examples without expected output…)
 comes back inline with the form as sent; nothing is stored.
-
-This module's name sorts before `datasets.py` on purpose: pages are mounted in name order, and
-/experiments/new must be matched before that module's /experiments/{experiment_id}.
 """
 
 from __future__ import annotations
@@ -26,12 +23,12 @@ from tenbin.prompts import registry as prompts
 from tenbin.server.auth import Access
 from tenbin.server.routes.evals import judge_tracing
 from tenbin.server.ui.evaluator_choice import choices, chosen
+from tenbin.server.ui.pages.datasets import EXPERIMENTS
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, require_write, ui_access
 from tenbin.store import datasets as store
 
 router = APIRouter()
-EXPERIMENTS = "/projects/{project}/experiments"
 
 
 def _prompt_refs(prompt: dict[str, Any]) -> list[tuple[str, str]]:
@@ -79,7 +76,7 @@ async def start(request: Request, project: str, access: Access = Depends(ui_acce
     """Start it in the background and go to its page, or show the form again with the refusal."""
     form = await check_csrf(request)
     require_write(access, project, "start experiments")
-    engine, tracing = request.app.state.engine, judge_tracing(request)
+    engine, tracing = request.app.state.engine, judge_tracing(request.app)
     try:
         started = await run_in_threadpool(partial(experiments.start_stored, engine, project, **_start_arguments(form),
                                                   tracer=tracing.tracer, on_done=tracing.flush))

@@ -42,7 +42,8 @@ def dataset_url(project: str, name: str, added: int | None = None) -> str:
 
 
 async def read_upload(request: Request) -> tuple[str, str] | None:
-    """The uploaded file's name and text, or None when the form's file field was left empty."""
+    """The uploaded file's name and text, or None when the form's file field was left empty. Starlette
+    spools the upload to a temporary file first; at most MAX_UPLOAD bytes of it are read into memory."""
     upload = (await request.form()).get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
@@ -163,7 +164,7 @@ def experiment_context(engine: Engine, access: Access, project: str, experiment_
             "created": _iso(exp["created_us"]), "can_write": "write" in access.scopes, "rerun_error": None}
 
 
-@router.get(EXPERIMENTS + "/{experiment_id}", response_class=HTMLResponse)
+@router.get(EXPERIMENTS + "/{experiment_id:int}", response_class=HTMLResponse)
 def experiment_page(request: Request, project: str, experiment_id: int, access: Access = Depends(ui_access)) -> HTMLResponse:
     access.check_project(project)
     return render(request, "experiment.html", **experiment_context(request.app.state.engine, access, project, experiment_id))

@@ -27,7 +27,7 @@ from tenbin.analytics.windows import BASELINE_HELP
 from tenbin.errors import InvalidInput, LLMError, NotFound
 from tenbin.server.auth import Access
 from tenbin.server.compact_json import compact_json
-from tenbin.server.routes.online_evals import tracing_for
+from tenbin.server.routes.evals import judge_tracing
 from tenbin.server.ui import cluster_panel, embedding_scatter
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, require_write, ui_access
@@ -193,7 +193,7 @@ async def generate_report(request: Request, project: str, analysis_id: int, clus
     await check_csrf(request)
     require_write(access, project, "generate cluster reports")
     engine = request.app.state.engine
-    tracing = tracing_for(request.app)
+    tracing = judge_tracing(request.app)
     try:
         await run_in_threadpool(reports.generate, engine, analysis_id, cluster, tracer=tracing.tracer, project=project)
     except LLMError as exc:

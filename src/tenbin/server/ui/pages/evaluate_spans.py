@@ -75,7 +75,7 @@ async def evaluate_ticked(request: Request, project: str, access: Access = Depen
     form, ids = await selection(request, access, project, "evaluate spans")
     engine = request.app.state.engine
     try:
-        report = await run_in_threadpool(evaluate, engine, judge_tracing(request), project, ids, form)
+        report = await run_in_threadpool(evaluate, engine, judge_tracing(request.app), project, ids, form)
     except REFUSALS as exc:
         return await refused(request, access, project, form, ids, exc.status_code, eval_error=str(exc))
     context = await run_in_threadpool(results_context, engine, access, project, report, ids, form.get("view", ""))
@@ -94,7 +94,7 @@ async def evaluate_shown(request: Request, trace_id: str, access: Access = Depen
     form = await check_csrf(request)
     engine, span_id = request.app.state.engine, form.get("span_id", "")
     try:
-        report = await run_in_threadpool(_evaluate_one, engine, judge_tracing(request), access, trace_id, form)
+        report = await run_in_threadpool(_evaluate_one, engine, judge_tracing(request.app), access, trace_id, form)
     except REFUSALS as exc:
         context = await run_in_threadpool(error_page, engine, access, trace_id, span_id)
         context.update(eval_error=str(exc), eval_form=form)

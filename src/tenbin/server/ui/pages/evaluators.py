@@ -23,7 +23,7 @@ from tenbin import config
 from tenbin.errors import InvalidInput, LLMError, NotFound, TenbinError
 from tenbin.evals import calibration, judge_prompts, judges
 from tenbin.server.auth import Access
-from tenbin.server.routes.online_evals import tracing_for
+from tenbin.server.routes.evals import judge_tracing
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, require_write, ui_access
 from tenbin.store import calibrations as store
@@ -88,7 +88,7 @@ async def calibrate(request: Request, project: str, judge: str, access: Access =
     require_write(access, project, "calibrate judges")
     _known_judge(judge)
     engine = request.app.state.engine
-    tracing = tracing_for(request.app)
+    tracing = judge_tracing(request.app)
     try:
         await run_in_threadpool(partial(calibration.calibrate_project, engine, judge, project, tracer=tracing.tracer))
     except (LLMError, InvalidInput) as exc:

@@ -17,7 +17,7 @@ from tenbin.errors import Forbidden, InvalidInput, NotFound
 from tenbin.evals import judge_prompts, judges, online, registry
 from tenbin.evals import online_rules as rules
 from tenbin.server.auth import Access
-from tenbin.server.routes.online_evals import tracing_for
+from tenbin.server.routes.evals import judge_tracing
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, ui_access
 from tenbin.store import prompts as prompt_store
@@ -108,7 +108,7 @@ async def act(request: Request, project: str, name: str, action: str, access: Ac
         await run_in_threadpool(rules.delete, engine, project, name)
     elif action == "run":
         [ran] = await run_in_threadpool(online.run_pass, engine, project, name, force=True,
-                                        tracing=tracing_for(request.app))
+                                        tracing=judge_tracing(request.app))
         context = await run_in_threadpool(page_context, engine, access, project)
         context["ran"] = ran
         return render(request, "online_evals.html", **context)

@@ -53,7 +53,7 @@ async def rerun_analysis(request: Request, project: str, analysis_id: int, acces
 @router.post(PROJECT + "/experiments/{experiment_id}/rerun")
 async def rerun_experiment(request: Request, project: str, experiment_id: int,
                            access: Access = Depends(ui_access)) -> Response:
-    engine, tracing = request.app.state.engine, judge_tracing(request)
+    engine, tracing = request.app.state.engine, judge_tracing(request.app)
     return await _run_again(request, project, access,
                             lambda: experiment_reruns.start_rerun(engine, project, experiment_id, tracer=tracing.tracer,
                                                                   on_done=tracing.flush), "experiment.html",
