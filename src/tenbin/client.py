@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -14,7 +15,8 @@ _ERRORS: dict[int, type[TenbinError]] = {400: InvalidInput, 401: Unauthorized, 4
 
 
 class Client:
-    """Reads projects, traces, spans, sessions and metrics; writes feedback; runs analyses and monitors.
+    """Reads projects, traces, spans, sessions and metrics; writes feedback; runs analyses and monitors;
+    fills annotation queues and reviews their items.
 
     `endpoint` and `api_key` fall back to TENBIN_ENDPOINT and TENBIN_API_KEY.
     """
@@ -213,6 +215,61 @@ class Client:
     def online_rules(self, project: str = "default") -> list[dict[str, Any]]:
         """Online eval rules with their status (create and change them with `tenbin.evals`)."""
         return self._request("GET", f"/projects/{project}/online-evals")
+
+    def score_configs(self, project: str = "default") -> list[dict[str, Any]]:
+        return self._request("GET", f"/projects/{_seg(project)}/score-configs")
+
+    def create_score_config(self, name: str, type: str, project: str = "default", *, labels: list[str] | None = None,
+                            min_value: float | None = None, max_value: float | None = None,
+                            description: str = "") -> dict[str, Any]:
+        """An annotation dimension: `categorical` (labels), `numeric` (min_value, max_value) or `boolean`."""
+        body = {"name": name, "type": type, "labels": labels, "min_value": min_value, "max_value": max_value,
+                "description": description}
+        return self._request("POST", f"/projects/{_seg(project)}/score-configs", json=body)
+
+    def annotation_queues(self, project: str = "default") -> list[dict[str, Any]]:
+        """Each queue with its score configs and progress (pending, done, skipped, total)."""
+        return self._request("GET", f"/projects/{_seg(project)}/annotation-queues")
+
+    def annotation_queue(self, name: str, project: str = "default") -> dict[str, Any]:
+        return self._request("GET", _queue_path(project, name))
+
+    def create_annotation_queue(self, name: str, score_configs: list[str], project: str = "default",
+                                description: str = "") -> dict[str, Any]:
+        body = {"name": name, "score_configs": score_configs, "description": description}
+        return self._request("POST", f"/projects/{_seg(project)}/annotation-queues", json=body)
+
+    def add_to_queue(self, name: str, project: str = "default", *, span_ids: list[str] | None = None,
+                     trace_ids: list[str] | None = None, filter: str | None = None, limit: int = 100) -> dict[str, Any]:
+        """Add spans by id, traces (their root spans) or the newest `limit` spans matching `filter`."""
+        body = {"span_ids": span_ids or [], "trace_ids": trace_ids or [], "filter": filter, "limit": limit}
+        return self._request("POST", _queue_path(project, name) + "/items", json=body)
+
+    def queue_items(self, name: str, project: str = "default", status: str | None = None,
+                    limit: int | None = 1000) -> list[dict[str, Any]]:
+        """Items oldest first, optionally only `pending`, `done` or `skipped` ones."""
+        return list(self._pages(_queue_path(project, name) + "/items", {"status": status}, limit))
+
+    def next_queue_item(self, name: str, reviewer: str, project: str = "default") -> dict[str, Any]:
+        """`{"item", "span"}`: the next item, leased to `reviewer` for a while; `item` is None when none is left."""
+        return self._request("POST", _queue_path(project, name) + "/next", json={"reviewer": reviewer})
+
+    def complete_queue_item(self, name: str, item_id: int, reviewer: str, scores: dict[str, Any],
+                            project: str = "default", comment: str | None = None) -> dict[str, Any]:
+        """Answers by config name, e.g. `{"quality": "correct", "helpful": True}`, stored as human feedback."""
+        body = {"reviewer": reviewer, "scores": scores, "comment": comment}
+        return self._request("POST", f"{_queue_path(project, name)}/items/{item_id}/complete", json=body)
+
+    def skip_queue_item(self, name: str, item_id: int, reviewer: str, project: str = "default") -> dict[str, Any]:
+        return self._request("POST", f"{_queue_path(project, name)}/items/{item_id}/skip", json={"reviewer": reviewer})
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _queue_path(project: str, name: str) -> str:
+    return f"/projects/{_seg(project)}/annotation-queues/{_seg(name)}"
 
 
 def _frame(rows: list[dict[str, Any]]) -> Any:

@@ -8,6 +8,7 @@ of a span are real, indexed columns; everything else an app sends stays in `attr
 """
 
 from tenbin.store.models.analyses import Analysis, AnalysisCluster, AnalysisPoint
+from tenbin.store.models.annotations import AnnotationItem, AnnotationQueue, AnnotationQueueConfig, ScoreConfig
 from tenbin.store.models.base import Base, Json, utcnow
 from tenbin.store.models.calibrations import JudgeCalibration
 from tenbin.store.models.core import SPAN_COLUMNS, ApiKey, Feedback, Project, Span, Trace
@@ -20,7 +21,8 @@ from tenbin.store.models.prompt_generation import PromptCandidate, PromptCandida
 from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, PromptVersion
 
 __all__ = [
-    "SPAN_COLUMNS", "Alert", "AlertSettings", "Analysis", "AnalysisCluster", "AnalysisPoint", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
+    "SPAN_COLUMNS", "Alert", "AlertSettings", "Analysis", "AnalysisCluster", "AnalysisPoint", "AnnotationItem",
+    "AnnotationQueue", "AnnotationQueueConfig", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
     "ExperimentResult", "Feedback", "Job", "Json", "JudgeCalibration", "Monitor", "MonitorEvaluation", "OnlineEvalRule", "OnlineEvalSpan", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
-    "PromptLabel", "PromptLabelMove", "PromptVersion", "Span", "SpanEmbedding", "Trace", "utcnow",
+    "PromptLabel", "PromptLabelMove", "PromptVersion", "ScoreConfig", "Span", "SpanEmbedding", "Trace", "utcnow",
 ]

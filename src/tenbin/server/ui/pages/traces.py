@@ -2,8 +2,9 @@
 
 Every bit of state (filter, time range, sort, cursor, page size) lives in the query string, so a
 copied link reproduces the view and other pages (segments, overview) can link here with a filter.
-Ticked rows go to a dataset through pages/add_to_dataset.py, or to evaluators through
-pages/evaluate_spans.py; both show this same view on an error.
+Ticked rows go to a dataset through pages/add_to_dataset.py, to evaluators through
+pages/evaluate_spans.py, or to an annotation queue through pages/add_to_queue.py; each shows this
+same view on an error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tenbin.server.auth import Access
 from tenbin.server.ui.evaluator_choice import span_form
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import check_csrf, require_write, ui_access
+from tenbin.store.annotation_queues import queue_names
 from tenbin.store.datasets import dataset_names
 from tenbin.store.queries import SpanQuery, list_traces
 from tenbin.store.ui_queries import llm_details
@@ -174,6 +176,7 @@ def list_context(engine: Engine, access: Access, project: str, params: Mapping[s
             "next_cursor": next_cursor, "error": error, "ranges": RANGES, "example": EXAMPLE,
             "view": urlencode(dict(params)), "can_write": can_write,
             "dataset_names": dataset_names(engine, project) if can_write and items else [],
+            "queue_names": queue_names(engine, project) if can_write and items else [], "queue_error": None,
             "add_error": None, "add_form": {}, "checked": set(), **span_form(can_write and bool(items))}
 
 
@@ -191,8 +194,8 @@ def ticked(form: FormData) -> list[str]:
 
 
 async def selection(request: Request, access: Access, project: str, what: str) -> tuple[dict[str, str], list[str]]:
-    """A POST of the list's selection form (Add to dataset, Evaluate): its fields, CSRF-checked, and the
-    ticked span ids; `what` completes "... scope to"."""
+    """A POST of the list's selection form (Add to dataset, Evaluate, Add to queue): its fields,
+    CSRF-checked, and the ticked span ids; `what` completes "... scope to"."""
     form = await check_csrf(request)
     require_write(access, project, what)
     return form, ticked(await request.form())
