@@ -30,8 +30,9 @@ from tenbin.decode import to_rows
 from tenbin.store import migrate
 from tenbin.store.engine import make_engine
 from tenbin.store.models import Span
+from tenbin.store.writes import NOT_INGESTED
 
-COLUMNS = [c.name for c in Span.__table__.columns]
+COLUMNS = [c.name for c in Span.__table__.columns if c.name not in NOT_INGESTED]
 JSON_COLUMNS = {"prompt_variables", "tags", "metadata", "attributes", "events"}
 INSERT = (f"INSERT INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
           "ON CONFLICT (span_id) DO NOTHING")

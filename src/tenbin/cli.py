@@ -21,6 +21,7 @@ from tenbin.cli_experiments import ab_app
 from tenbin.cli_llm import llm_app
 from tenbin.cli_monitors import monitors_app, report
 from tenbin.cli_online import online_app
+from tenbin.cli_prices import prices_app
 from tenbin.cli_prompts import prompts_app
 from tenbin.cli_queues import queues_app
 from tenbin.errors import TenbinError
@@ -41,6 +42,7 @@ app.command("embed")(embed)
 app.command("analyze")(analyze)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(monitors_app, name="monitors")
+app.add_typer(prices_app, name="prices")
 app.add_typer(queues_app, name="queues")
 app.command("report")(report)
 console = Console()

@@ -103,6 +103,44 @@ class Client:
         return self._request("GET", f"/projects/{project}/metrics/evals",
                              params={k: v for k, v in params.items() if v not in (None, "")})
 
+    def costs(self, project: str = "default", filter: str = "", start: str | None = None, end: str | None = None,
+              bucket_seconds: int | None = 86400) -> dict[str, Any]:
+        """Total cost in USD (app-sent and computed from model prices), by model and per day and model."""
+        params = {"filter": filter, "start": start, "end": end, "bucket_seconds": bucket_seconds}
+        return self._request("GET", f"/projects/{project}/costs",
+                             params={k: v for k, v in params.items() if v not in (None, "")})
+
+    def model_prices(self, project: str = "default") -> list[dict[str, Any]]:
+        """The prices the project sees, the winner of a tie first: its own, global, then built-in (`scope`)."""
+        return self._request("GET", f"/projects/{project}/model-prices")
+
+    def add_model_price(self, pattern: str, prompt_per_1m: float, completion_per_1m: float, project: str = "default",
+                        valid_from: str | None = None, is_global: bool = False) -> dict[str, Any]:
+        """E.g. `add_model_price("gpt-4o-mini*", 0.15, 0.60, "shop")`: USD per 1M tokens, for spans starting
+        at or after `valid_from` (ISO-8601; default all); `is_global` for every project."""
+        body = {"pattern": pattern, "prompt_per_1m": prompt_per_1m, "completion_per_1m": completion_per_1m,
+                "valid_from": valid_from, "global": is_global}
+        return self._request("POST", f"/projects/{project}/model-prices", json=body)
+
+    def set_model_price(self, pattern: str, prompt_per_1m: float, completion_per_1m: float, project: str = "default",
+                        valid_from: str | None = None, is_global: bool = False) -> dict[str, Any]:
+        """Like `add_model_price`, but changes the entry with the same pattern and valid-from if there is one."""
+        body = {"pattern": pattern, "prompt_per_1m": prompt_per_1m, "completion_per_1m": completion_per_1m,
+                "valid_from": valid_from, "global": is_global}
+        return self._request("PUT", f"/projects/{project}/model-prices", json=body)
+
+    def update_model_price(self, price_id: int, project: str = "default", **changes: Any) -> dict[str, Any]:
+        """Change `pattern`, `prompt_per_1m`, `completion_per_1m` or `valid_from` of a price."""
+        return self._request("PATCH", f"/projects/{project}/model-prices/{price_id}", json=changes)
+
+    def delete_model_price(self, price_id: int, project: str = "default") -> dict[str, Any]:
+        return self._request("DELETE", f"/projects/{project}/model-prices/{price_id}")
+
+    def recompute_costs(self, project: str = "default", start: str | None = None,
+                        end: str | None = None) -> dict[str, Any]:
+        """Price the spans in [start, end) again with today's prices (the app's own costs stay)."""
+        return self._request("POST", f"/projects/{project}/model-prices/recompute", json={"start": start, "end": end})
+
     def feedback(self, span_id: str | None = None, trace_id: str | None = None, **body: Any) -> dict[str, Any]:
         """Post feedback: e.g. `feedback(span_id, kind="thumbs", value=0, comment="wrong plan")`."""
         if span_id:

@@ -110,6 +110,12 @@ MONITOR_INTERVAL = Setting(
     "60",
     "Seconds between the server's passes over due monitors (each monitor has its own interval_s); 0 disables.",
 )
+COST_INTERVAL = Setting(
+    "TENBIN_COST_INTERVAL",
+    "10",
+    "Seconds between the server's passes computing the cost of new spans from model prices (see README "
+    "\"Cost\"); 0 disables: costs then come from the app or `tenbin prices recompute` only.",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     DATABASE_URL,
@@ -131,6 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     ALERT_WEBHOOK_URL,
     WEBHOOK_ALLOW_PRIVATE,
     MONITOR_INTERVAL,
+    COST_INTERVAL,
 )
 
 

@@ -285,7 +285,7 @@ PLAIN_FIELDS: dict[str, Field] = {
     "prompt_tokens": Field(Span.prompt_tokens, "number", "tokens in the prompt"),
     "completion_tokens": Field(Span.completion_tokens, "number", "tokens in the completion"),
     "total_tokens": Field(Span.total_tokens, "number", "prompt + completion tokens"),
-    "cost": Field(Span.cost, "number", "cost of the call in USD"),
+    "cost": Field(Span.cost, "number", "cost of the call in USD: the app's own, or computed from model prices"),
     "session_id": Field(Span.session_id, "text", "conversation/session id"),
     "session_step": Field(Span.session_step, "number", "step number within the session"),
     "user_id": Field(Span.user_id, "text", "end user id"),

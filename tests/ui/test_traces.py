@@ -32,7 +32,7 @@ def test_traces_list_shows_rows_with_model_session_and_feedback(page: Page, ui_s
     page.goto(ui_server.url + TRACES)
     expect(rows(page)).to_have_count(50)
     first = rows(page).first
-    expect(first.locator("td").nth(6)).to_have_text("scripted-1")  # after the select box
+    expect(first.locator("td").nth(7)).to_have_text("scripted-1")  # after the select box and the cost
     expect(first.locator(".feedback-cell")).to_contain_text("👎")
     expect(page.get_by_role("link", name="conv-0023").first).to_have_attribute(
         "href", "/projects/acme-support/sessions/conv-0023")
@@ -47,7 +47,7 @@ def test_filter_language_keeps_only_matching_traces_and_lives_in_the_url(page: P
     page.get_by_label("Filter").fill(BILLING)
     page.get_by_label("Filter").press("Enter")
     expect(page).to_have_url(f"{ui_server.url}{TRACES}?{urlencode({'filter': BILLING})}")
-    sessions = set(page.locator("tr.trace-row td:nth-child(8) a").all_inner_texts())
+    sessions = set(page.locator("tr.trace-row td:nth-child(9) a").all_inner_texts())
     assert sessions and sessions <= BILLING_SESSIONS, sessions
     expect(page.get_by_label("Filter")).to_have_value(BILLING)
     shown = rows(page).count()

@@ -16,7 +16,7 @@ from tenbin.errors import FilterError, NotFound, TenbinError
 from tenbin.ingest import Ingestor
 from tenbin.scheduler import Scheduler
 from tenbin.server import otlp, ui
-from tenbin.server.routes import ROUTERS, monitors, online_evals
+from tenbin.server.routes import ROUTERS, monitors, online_evals, prices
 from tenbin.store import migrate
 from tenbin.store.engine import make_engine
 from tenbin.store.interrupted import mark_interrupted
@@ -53,6 +53,7 @@ def create_app(
     app.state.scheduler = scheduler
     online_evals.schedule(app)
     monitors.schedule(app)
+    prices.schedule(app)
     app.state.auth = config.AUTH.get_bool(auth)
     app.state.max_body = config.MAX_BODY_BYTES.get_int(max_body_bytes)
     app.include_router(otlp.router)

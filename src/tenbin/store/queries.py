@@ -111,7 +111,8 @@ def list_traces(engine: Engine, q: SpanQuery, limit: int = 50, cursor: str | Non
 
 
 def _decorate_traces(conn: Any, traces: list[dict[str, Any]]) -> None:
-    """Add root-span fields, span/token/error totals and feedback to a page of traces."""
+    """Add root-span fields, span/token/cost/error totals and feedback to a page of traces; `cost_computed`
+    says whether any of the cost was computed by tenbin from model prices."""
     ids = [t["trace_id"] for t in traces]
     if not ids:
         return
@@ -119,7 +120,8 @@ def _decorate_traces(conn: Any, traces: list[dict[str, Any]]) -> None:
         r.trace_id: r
         for r in conn.execute(
             select(Span.trace_id, func.count().label("span_count"),
-                   func.sum(Span.total_tokens).label("total_tokens"),
+                   func.sum(Span.total_tokens).label("total_tokens"), func.sum(Span.cost).label("cost"),
+                   func.max(case((Span.cost_computed.is_(True), 1), else_=0)).label("cost_computed"),
                    func.sum(case((Span.status == "ERROR", 1), else_=0)).label("error_count"))
             .where(Span.trace_id.in_(ids)).group_by(Span.trace_id)
         )
@@ -133,6 +135,7 @@ def _decorate_traces(conn: Any, traces: list[dict[str, Any]]) -> None:
             start_time=iso(t["start_us"]), end_time=iso(t["end_us"]),
             latency_ms=(t["end_us"] - t["start_us"]) / 1000,
             span_count=tot.span_count if tot else 0, total_tokens=tot.total_tokens if tot else None,
+            cost=tot.cost if tot else None, cost_computed=bool(tot and tot.cost_computed),
             error_count=tot.error_count if tot else 0,
             root=root, feedback=feedback.get(root.get("span_id"), {}),
         )
@@ -191,8 +194,10 @@ def get_trace(engine: Engine, trace_id: str, project: str | None = None) -> dict
         s["orphan"] = bool(s["parent_id"]) and parent is None
         (parent["children"] if parent else roots).append(s)
     t = dict(trace._mapping)
+    costs = [s["cost"] for s in spans if s["cost"] is not None]
     return {**t, "start_time": iso(t["start_us"]), "end_time": iso(t["end_us"]),
-            "latency_ms": (t["end_us"] - t["start_us"]) / 1000, "span_count": len(spans), "roots": roots}
+            "latency_ms": (t["end_us"] - t["start_us"]) / 1000, "span_count": len(spans), "roots": roots,
+            "cost": sum(costs) if costs else None, "cost_computed": any(s["cost_computed"] for s in spans)}
 
 
 def get_span(engine: Engine, span_id: str, project: str | None = None) -> dict[str, Any]:

@@ -166,7 +166,9 @@ def _trace_upsert(dialect: Dialect, values: list[dict[str, Any]]) -> Any:
     )
 
 
-_SPANS = _Table(_spans, [c.name for c in _spans.columns], _span_insert)
+NOT_INGESTED = ("cost_computed",)
+"""Span columns ingest leaves NULL: tenbin's cost job sets them later (see `tenbin.costs`)."""
+_SPANS = _Table(_spans, [c.name for c in _spans.columns if c.name not in NOT_INGESTED], _span_insert)
 _TRACES = _Table(_traces, _TRACE_KEYS, _trace_upsert)
 
 

@@ -9,6 +9,7 @@ from tenbin.server.routes import online_evals
 from tenbin.server.routes import monitors, reports
 from tenbin.server.routes import prompt_generations
 from tenbin.server.routes import analyses
+from tenbin.server.routes import prices
 from tenbin.server.routes import annotations
 
 ROUTERS: list[APIRouter] = [projects.router, traces.router, metrics.router, feedback.router, evals.router, prompts.router,
@@ -20,3 +21,4 @@ ROUTERS += [monitors.router, reports.router]
 ROUTERS.append(prompt_generations.router)
 ROUTERS.append(analyses.router)
 ROUTERS.append(annotations.router)
+ROUTERS.append(prices.router)

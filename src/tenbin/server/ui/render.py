@@ -44,12 +44,19 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def _usd(value: float | None) -> str:
+    """A cost: cents for a dollar or more, else six decimals (one LLM call costs fractions of a cent)."""
+    if value is None:
+        return "–"
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.6f}"
+
+
 def _segment(value: str) -> str:
     """Quote a value for use as one URL path segment (a '/' in a project name must not split it)."""
     return quote(str(value), safe="")
 
 
-templates.env.filters.update(ms=_ms, time=_time, pretty=_pretty, segment=_segment)
+templates.env.filters.update(ms=_ms, time=_time, pretty=_pretty, segment=_segment, usd=_usd)
 templates.env.globals.update(kind_icons=KIND_ICONS)
 
 

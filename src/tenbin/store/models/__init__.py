@@ -16,6 +16,7 @@ from tenbin.store.models.datasets import Dataset, DatasetExample, DatasetVersion
 from tenbin.store.models.jobs import Job, SpanEmbedding
 from tenbin.store.models.monitors import Alert, AlertSettings, Monitor, MonitorEvaluation
 from tenbin.store.models.online_evals import OnlineEvalRule, OnlineEvalSpan
+from tenbin.store.models.prices import ModelPrice
 from tenbin.store.models.prompt_experiments import PromptExperiment, PromptExposure
 from tenbin.store.models.prompt_generation import PromptCandidate, PromptCandidateResult, PromptGeneration
 from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, PromptVersion
@@ -23,6 +24,6 @@ from tenbin.store.models.prompts import Prompt, PromptLabel, PromptLabelMove, Pr
 __all__ = [
     "SPAN_COLUMNS", "Alert", "AlertSettings", "Analysis", "AnalysisCluster", "AnalysisPoint", "AnnotationItem",
     "AnnotationQueue", "AnnotationQueueConfig", "ApiKey", "Base", "Dataset", "DatasetExample", "DatasetVersion", "DatasetVersionExample", "Experiment",
-    "ExperimentResult", "Feedback", "Job", "Json", "JudgeCalibration", "Monitor", "MonitorEvaluation", "OnlineEvalRule", "OnlineEvalSpan", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
+    "ExperimentResult", "Feedback", "Job", "Json", "JudgeCalibration", "ModelPrice", "Monitor", "MonitorEvaluation", "OnlineEvalRule", "OnlineEvalSpan", "Project", "Prompt", "PromptCandidate", "PromptCandidateResult", "PromptExperiment", "PromptExposure", "PromptGeneration",
     "PromptLabel", "PromptLabelMove", "PromptVersion", "ScoreConfig", "Span", "SpanEmbedding", "Trace", "utcnow",
 ]

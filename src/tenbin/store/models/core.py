@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Computed,
     DateTime,
     Float,
@@ -68,6 +69,11 @@ a sampled summary reads at most that quarter (see `tenbin.store.metrics`), so th
 quarters would be index entries every insert pays for and no query reads."""
 
 
+COST_PENDING = "model IS NOT NULL AND cost IS NULL AND cost_computed IS NULL"
+"""Spans whose cost tenbin has yet to compute (`tenbin.costs`): `ix_spans_cost_pending` holds only
+these, so finding new work reads no span twice, and the job's update takes each span out of it."""
+
+
 def _partial(name: str, columns: tuple[str, ...], where: str) -> Index:
     """An index over only the rows matching `where`, on both dialects (same SQL text on each)."""
     return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
@@ -80,6 +86,9 @@ def _span_indexes() -> tuple[Index, ...]:
     (errors, spans that carry a model, prompt or token counts) is partial: the rows without
     the value cost nothing, and a filter on the value (`model == "x"` implies `model IS NOT
     NULL`) still reads it. `parent_id` has no index: no query looks spans up by parent.
+    The two cost indexes are filled by tenbin's cost job rather than by ingest: an ingested span
+    enters `ix_spans_cost_pending` only when it has a model and no cost of its own, and
+    `ix_spans_project_cost` (read index-only by cost summaries) only once it has a cost.
     """
     return (
         Index("ix_spans_project_start", "project_id", "start_us"),
@@ -97,6 +106,9 @@ def _span_indexes() -> tuple[Index, ...]:
         _partial("ix_spans_project_sample", ("project_id", "span_id", "start_us", "status", "latency_ms",
                                              "prompt_tokens", "completion_tokens", "total_tokens"),
                  f"span_id < '{SAMPLED_IDS_BELOW}'"),
+        _partial("ix_spans_cost_pending", ("project_id", "start_us"), COST_PENDING),
+        _partial("ix_spans_project_cost", ("project_id", "span_id", "start_us", "model", "cost", "cost_computed"),
+                 "cost IS NOT NULL"),
     )
 
 
@@ -122,6 +134,9 @@ class Span(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     total_tokens: Mapped[int | None] = mapped_column(Integer)
     cost: Mapped[float | None] = mapped_column(Float)
+    cost_computed: Mapped[bool | None] = mapped_column(Boolean)
+    """NULL: `cost` is the app's own (or not looked at yet); true: tenbin computed `cost` from model
+    prices; false: tenbin found no price or no token counts. Ingest never writes it (`tenbin.costs`)."""
     session_id: Mapped[str | None] = mapped_column(String(200))
     session_step: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[str | None] = mapped_column(String(200))

@@ -1,6 +1,6 @@
-"""`/projects/{project}`: the project at a glance — headline numbers, charts over time, evaluation
-results per evaluator, and the slowest and worst-rated traces, all scoped by an optional filter and
-a time range."""
+"""`/projects/{project}`: the project at a glance — headline numbers, charts over time, cost by model
+and over time, evaluation results per evaluator, and the slowest and worst-rated traces, all scoped
+by an optional filter and a time range."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tenbin.errors import FilterError, InvalidInput, NotFound
 from tenbin.server.auth import Access
 from tenbin.server.ui.render import render
 from tenbin.server.ui.security import ui_access
+from tenbin.store.costs import cost_summary
 from tenbin.store.eval_metrics import eval_summary
 from tenbin.store.metrics import summary
 from tenbin.store.queries import SpanQuery, list_traces
@@ -83,6 +84,19 @@ def evaluations(engine: Engine, q: SpanQuery, bucket: int) -> dict[str, Any]:
     return found
 
 
+def costs(engine: Engine, q: SpanQuery, bucket: int) -> dict[str, Any]:
+    """`store.costs.cost_summary` over the page's buckets, plus the chart's bars: one per model (the
+    most expensive first), the model's cost per bucket."""
+    found = cost_summary(engine, q, bucket)
+    names = [m["model"] or "" for m in found["by_model"]]
+    x = [p["bucket"] for p in found["series"]]
+    for m in found["by_model"]:
+        m["traces_url"] = traces_url(q, f"model == {json.dumps(m['model'], ensure_ascii=False)}") if m["model"] else None
+    found["bars"] = [{"name": name or "(no model)", "x": x, "y": [p["models"].get(name) for p in found["series"]]}
+                     for name in names]
+    return found
+
+
 def overview_data(engine: Engine, q: SpanQuery, range_key: str) -> dict[str, Any]:
     """Everything the page shows; raises NotFound for an unknown project, FilterError for a bad filter."""
     bucket = RANGES[range_key][2] or bucket_for(time_extent(engine, q))
@@ -94,6 +108,7 @@ def overview_data(engine: Engine, q: SpanQuery, range_key: str) -> dict[str, Any
         "series": series(summary(engine, q, bucket_seconds=bucket)),
         "slowest": list_traces(engine, q, limit=10, sort="latency_ms").items,
         "worst": worst_rated_traces(engine, q, limit=10), "evals": evaluations(engine, q, bucket),
+        "costs": costs(engine, q, bucket),
     }
 
 

@@ -1,4 +1,5 @@
-// Overview charts: plotly over the JSON series the server put in #overview-series (and #overview-evals).
+// Overview charts: plotly over the JSON series the server put in #overview-series (and #overview-evals,
+// #overview-costs).
 (function () {
   const source = document.getElementById("overview-series");
   if (!source || !window.Plotly) { return; }
@@ -7,7 +8,8 @@
   const evals = JSON.parse((document.getElementById("overview-evals") || {}).textContent || "[]");
   const palette = ["#0d9488", "#7c3aed", "#ea580c", "#2563eb", "#db2777", "#65a30d"];
   const line = (y, name, color, x = s.x) => ({ x, y, name, type: "scatter", mode: "lines+markers", line: { color, width: 2 }, marker: { size: 5 }, connectgaps: true });
-  const bar = (y, name, color) => ({ x: s.x, y, name, type: "bar", marker: { color } });
+  const costs = JSON.parse((document.getElementById("overview-costs") || {}).textContent || "[]");
+  const bar = (y, name, color, x = s.x) => ({ x, y, name, type: "bar", marker: { color } });
   const charts = {
     count: { data: [bar(s.count, "spans", "#6366f1")] },
     latency: { data: [line(s.p50, "p50", "#0ea5e9"), line(s.p95, "p95", "#f59e0b")] },
@@ -15,6 +17,7 @@
     errors: { data: [line(pct(s.error_rate), "error %", "#dc2626")], layout: { yaxis: { ticksuffix: "%", rangemode: "tozero" } } },
     thumbs_rate: { data: [line(pct(s.thumbs_up_rate), "thumbs-up %", "#16a34a")], layout: { yaxis: { ticksuffix: "%", range: [0, 105] } } },
     thumbs: { data: [bar(s.thumbs_up, "up", "#22c55e"), bar(s.thumbs_down, "down", "#ef4444")], layout: { barmode: "stack" } },
+    cost: { data: costs.map((m, i) => bar(m.y, m.name, palette[i % palette.length], m.x)), layout: { barmode: "stack", showlegend: true, yaxis: { tickprefix: "$" } } },
     evals: { data: evals.map((e, i) => line(e.y, e.name, palette[i % palette.length], e.x)), layout: { showlegend: true, yaxis: { range: [0, 1.05] } } },
   };
   const base = {
