@@ -155,6 +155,17 @@ def test_the_rules_in_order() -> None:
     assert {p.scope for p in builtin_prices()} == {"builtin"} and len(builtin_prices()) >= 10
 
 
+def test_patterns_that_would_backtrack_without_bound_answer_at_once() -> None:
+    """A user's pattern runs on the server's scheduler thread: none may hang it (stdlib `re` took
+    seconds for 6 stars on a 60-character name and did not finish for 8, or for `(a+)+$`)."""
+    name = "a" * 150
+    assert Price("*a*a*a*a*a*a*a*a*a*a*b", 1, 1).matches(name) is False
+    assert Price("*a*a*a*a*a*a*a*a*a*a*", 1, 1).matches(name) is True
+    assert Price("re:(a+)+b", 1, 1).matches(name) is False
+    assert Price("re:(x+x+)+y", 1, 1).matches("x" * 5000) is False
+    assert Price("gpt-4[o]*", 1, 1).matches("GPT-4[O]-mini") is True  # only * and ? are wildcards
+
+
 @pytest.mark.parametrize("spec, message", [
     ({"pattern": "x", "prompt_per_1m": -1, "completion_per_1m": 1}, "from 0 to"),
     ({"pattern": "x", "prompt_per_1m": float("nan"), "completion_per_1m": 1}, "from 0 to"),
@@ -218,3 +229,20 @@ def test_cost_job_and_sampled_cost_summary_read_their_partial_indexes(tmp_path: 
     summary_plans = _plans(engine, lambda: cost_summary(engine, SpanQuery("big")))
     assert any("COVERING INDEX ix_spans_project_cost" in p for p in summary_plans), summary_plans
     engine.dispose()
+
+
+def test_a_fill_batch_priced_with_an_older_table_leaves_a_span_recomputed_meanwhile(engine: Engine) -> None:
+    from tenbin.store.costs import write_costs
+
+    row = span("acme-large", 1000, 1000)
+    seed(engine, [row])
+    price(engine, "acme-large", 1.0, 1.0)
+    costs.recompute(engine, "shop")
+    assert stored(engine, row) == (0.002, True)
+    stale = {Price("acme-large", 9.0, 9.0): [row["span_id"]]}
+    with write_transaction(engine) as conn:
+        write_costs(conn, stale, [], pending_only=True)
+    assert stored(engine, row) == (0.002, True)
+    with write_transaction(engine) as conn:
+        write_costs(conn, stale, [])
+    assert stored(engine, row) == (0.018, True), "a recompute's own write does replace it"

@@ -102,7 +102,7 @@ class CostJob:
         return priced, unpriced
 
     def write(self, conn: Connection, batch: jobs.Batch[list[Any]], result: Groups) -> None:
-        store.write_costs(conn, *result)
+        store.write_costs(conn, *result, pending_only=self.window is None)
         self.computed += sum(map(len, result[0].values()))
         self.unpriced += len(result[1])
 

@@ -7,7 +7,12 @@ never rewrites the cost of older spans (`tenbin.costs.recompute` does that on re
 Patterns match the span's whole model name, case-insensitively:
 - `gpt-4o`: an exact name;
 - `gpt-4o-mini*`: a glob, `*` any run of characters, `?` one character;
-- `re:claude-3-5-(sonnet|haiku).*`: a regular expression (Python `re`, full match).
+- `re:claude-3-5-(sonnet|haiku).*`: a regular expression (full match).
+
+Patterns come from users and model names from spans, and a match runs in the server's scheduler, so
+no pattern may backtrack without bound: globs go through `fnmatch` (whose translation cannot blow up
+on many `*`), and regular expressions through the `regex` package with a per-match timeout
+(REGEX_TIMEOUT_S; a pattern that times out does not match, and the server logs it).
 
 Which entry wins for a span: of the entries that match its model and are valid at its start,
 1. the project's own prices, then global prices, then the built-in defaults;
@@ -21,13 +26,15 @@ distinct model names, so `PriceBook` caches each name's ordered candidates.
 
 from __future__ import annotations
 
+import fnmatch
+import logging
 import math
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 
 from tenbin.errors import InvalidInput
@@ -37,6 +44,9 @@ KINDS = ("exact", "glob", "regex")
 REGEX_PREFIX = "re:"
 MAX_PATTERN = 200
 MAX_PRICE = 1_000_000.0
+REGEX_TIMEOUT_S = 0.05
+"""Longest a `re:` pattern may spend on one model name before it counts as not matching."""
+log = logging.getLogger(__name__)
 """USD per 1M tokens; anything above is a typo (the dearest models cost a few hundred)."""
 CURRENCY = "USD"
 BUILTIN_FILE = Path(__file__).parent / "data" / "model_prices.yaml"
@@ -58,8 +68,8 @@ def check_pattern(pattern: str) -> str:
         raise InvalidInput(f"the model pattern is {len(pattern)} characters long; use at most {MAX_PATTERN}")
     if pattern_kind(pattern) == "regex":
         try:
-            re.compile(pattern[len(REGEX_PREFIX):])
-        except re.error as exc:
+            regex.compile(pattern[len(REGEX_PREFIX):])
+        except regex.error as exc:
             raise InvalidInput(f"model pattern {pattern!r} is not a valid regular expression: {exc}") from None
     return pattern
 
@@ -74,13 +84,19 @@ def check_price(value: Any, name: str) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _matcher(pattern: str) -> re.Pattern[str]:
-    kind = pattern_kind(pattern)
-    if kind == "regex":
-        source = pattern[len(REGEX_PREFIX):]
-    else:
-        source = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(source, re.IGNORECASE | re.DOTALL)
+def _compiled(source: str) -> regex.Pattern[str]:
+    return regex.compile(source, regex.IGNORECASE | regex.DOTALL)
+
+
+def _matches(pattern: str, model: str) -> bool:
+    if pattern_kind(pattern) != "regex":
+        glob = pattern.casefold().replace("[", "[[]")  # only * and ? are wildcards here
+        return fnmatch.fnmatchcase(model.casefold(), glob)
+    try:
+        return _compiled(pattern[len(REGEX_PREFIX):]).fullmatch(model, timeout=REGEX_TIMEOUT_S) is not None
+    except TimeoutError:
+        log.warning("model price pattern %r timed out on model %r; treated as no match", pattern, model[:200])
+        return False
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,7 @@ class Price:
         return pattern_kind(self.pattern)
 
     def matches(self, model: str) -> bool:
-        return _matcher(self.pattern).fullmatch(model) is not None
+        return _matches(self.pattern, model)
 
     def rank(self) -> tuple[int, int, int, int, int]:
         """Sort key of the precedence rules in the module docstring (smaller wins)."""

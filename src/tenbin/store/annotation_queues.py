@@ -169,14 +169,15 @@ def add_items(engine: Engine, project: str, name: str, *, span_ids: Sequence[str
         raise InvalidInput("say which spans to add: span_ids, trace_ids (their root spans) or a filter")
     if not 1 <= limit <= MAX_ADD or len(span_ids) + len(trace_ids) > MAX_ADD:
         raise InvalidInput(f"add at most {MAX_ADD} spans at a time (limit from 1 to {MAX_ADD}); got more")
-    with write_transaction(engine) as conn:
-        qid = _queue_id(conn, project, name, lock=True)
+    with engine.connect() as conn:  # the spans are found first: a filter's scan must not hold SQLite's write lock
+        qid = _queue_id(conn, project, name)
         pid = conn.execute(select(AnnotationQueue.project_id).where(AnnotationQueue.id == qid)).scalar_one()
         pairs = _spans_by_id(conn, pid, span_ids) + _root_spans(conn, pid, trace_ids)
         if filter is not None:
             pairs += _matching(conn, project, filter, limit)
-        spans = {s: t for s, t, _ in sorted(set(pairs), key=lambda p: (p[2], p[0]))}
-        added = _insert_items(conn, qid, spans)
+    spans = {s: t for s, t, _ in sorted(set(pairs), key=lambda p: (p[2], p[0]))}
+    with write_transaction(engine) as conn:
+        added = _insert_items(conn, _queue_id(conn, project, name, lock=True), spans)
     return {"queue": name, "added": added, "already": len(spans) - added}
 
 

@@ -88,14 +88,15 @@ def _computed(price: Price) -> Any:
     return (prompt + completion) / literal(1_000_000.0, Float)
 
 
-def write_costs(conn: Connection, priced: dict[Price, list[str]], unpriced: list[str]) -> None:
+def write_costs(conn: Connection, priced: dict[Price, list[str]], unpriced: list[str], pending_only: bool = False) -> None:
     """Set the cost of each span in `priced` from its price (computed = true); clear it for
-    `unpriced` (computed = false). One statement per price, never per span."""
+    `unpriced` (computed = false). One statement per price, never per span. `pending_only` (the
+    fill job) leaves alone a span priced meanwhile, e.g. by a recompute with a newer price table."""
+    mine = and_(NOT_THE_APPS, _PENDING) if pending_only else NOT_THE_APPS
     for price, ids in priced.items():
-        conn.execute(update(Span).where(Span.span_id.in_(ids), NOT_THE_APPS)
-                     .values(cost=_computed(price), cost_computed=True))
+        conn.execute(update(Span).where(Span.span_id.in_(ids), mine).values(cost=_computed(price), cost_computed=True))
     if unpriced:
-        conn.execute(update(Span).where(Span.span_id.in_(unpriced), NOT_THE_APPS).values(cost=None, cost_computed=False))
+        conn.execute(update(Span).where(Span.span_id.in_(unpriced), mine).values(cost=None, cost_computed=False))
 
 
 def cost_summary(engine: Engine, q: SpanQuery, bucket_seconds: int | None = 86400) -> dict[str, Any]:

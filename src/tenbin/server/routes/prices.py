@@ -5,6 +5,8 @@ stored: `tenbin.costs`; which price wins: `tenbin.prices`."""
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -128,14 +130,29 @@ def costs_summary(request: Request, project: str, filter: FilterParam = "", star
     return cost_summary(_engine(request), span_query(project, filter, start, end), bucket_seconds)
 
 
+YIELD_S = 1.0
+
+
 def schedule(app: FastAPI, interval_s: float | None = None) -> None:
     """Price new spans every TENBIN_COST_INTERVAL seconds on the app's scheduler (0: never); a pass
-    yields to ingest while spans wait in its queue."""
+    yields to ingest (see `busy`)."""
     interval = float(config.COST_INTERVAL.get(None if interval_s is None else str(interval_s)))
     if interval <= 0:
         return
 
     def busy() -> bool:
-        return app.state.ingestor.queued_spans > 0 or app.state.scheduler.stopping.is_set()
+        """Asked between batches: stop at shutdown. On SQLite (one writer at a time) spans waiting in the
+        ingest queue go first, but for at most YIELD_S, so under sustained ingest the job still prices
+        a batch every YIELD_S instead of starving; PostgreSQL writes concurrently and never waits."""
+        stopping = app.state.scheduler.stopping
+        if stopping.is_set():
+            return True
+        if app.state.engine.dialect.name != "sqlite":
+            return False
+        deadline = time.monotonic() + YIELD_S
+        while app.state.ingestor.queued_spans > 0 and time.monotonic() < deadline:
+            if stopping.wait(0.05):
+                return True
+        return False
 
     app.state.scheduler.register("costs", interval, lambda: costs.fill_pending(app.state.engine, busy))
